@@ -1,0 +1,241 @@
+"""``rnnlab train | evaluate | predict``: the many-to-one text classifier."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from rnnlab.cli import app, friendly
+from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
+from rnnlab.errors import RnnlabError
+
+SECTIONS = {"text": TextConfig, "embedding": EmbeddingConfig, "model": ModelConfig,
+            "train": TrainConfig}
+
+
+def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
+    """Configs from defaults, then a JSON file, then explicit flags (``None`` = not given)."""
+    data: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    if config_file is not None:
+        try:
+            loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RnnlabError(f"config file not found: {config_file}") from None
+        except json.JSONDecodeError as exc:
+            raise RnnlabError(f"config file {config_file} is not valid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise RnnlabError(f"config file {config_file} must hold a JSON object")
+        unknown = sorted(set(loaded) - set(SECTIONS))
+        if unknown:
+            raise RnnlabError(
+                f"config file {config_file}: unknown section(s) {', '.join(unknown)}; "
+                f"known: {', '.join(SECTIONS)}"
+            )
+        for name, values in loaded.items():
+            if not isinstance(values, dict):
+                raise RnnlabError(f"config file {config_file}: section {name!r} must be an object")
+            data[name].update(values)
+    for name, values in overrides.items():
+        data[name].update({k: v for k, v in values.items() if v is not None})
+    try:
+        return {name: cls.from_dict(data[name]) for name, cls in SECTIONS.items()}
+    except TypeError as exc:
+        raise RnnlabError(f"bad configuration value: {exc}") from None
+
+
+@app.command()
+@friendly
+def train(
+    data: str = typer.Option(..., "--data", "-d",
+                             help="'imdb' (downloaded and cached), an IMDB archive or aclImdb "
+                             "folder, or a CSV/TSV/JSONL file with text and label columns."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
+    text_col: str = typer.Option("text", help="Text column of a CSV/TSV/JSONL file."),
+    label_col: str = typer.Option("label", help="Label column (strings or integers)."),
+    test_data: str | None = typer.Option(None, help="Held-out labeled data evaluated after "
+                                         "training (IMDB: its test split by default)."),
+    config: Path | None = typer.Option(None, help="JSON file with sections text, embedding, "
+                                       "model, train; explicit flags override it."),
+    cell: str | None = typer.Option(None, help="Recurrent cell: lstm, gru or rnn. [lstm]"),
+    layers: int | None = typer.Option(None, help="Stacked recurrent layers. [2]"),
+    hidden: int | None = typer.Option(None, help="Hidden units per direction. [48]"),
+    bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
+                                              help="Add a backward direction. [bidirectional]"),
+    dropout: float | None = typer.Option(None, help="Dropout rate. [0.3]"),
+    pooling: str | None = typer.Option(None, help="last (the guide's h_N), max, mean or "
+                                       "maxmean. [maxmean]"),
+    embedding: str | None = typer.Option(None, help="word2vec (trained on the training texts), "
+                                         "random, or a word2vec/GloVe vector file. [word2vec]"),
+    embedding_dim: int | None = typer.Option(None, help="Embedding size. [100]"),
+    w2v_algorithm: str | None = typer.Option(None, help="cbow or skipgram. [cbow]"),
+    w2v_window: int | None = typer.Option(None, help="Word2Vec context window. [5]"),
+    w2v_epochs: int | None = typer.Option(None, help="Word2Vec epochs. [5]"),
+    freeze_embedding: bool | None = typer.Option(None, "--freeze-embedding/--tune-embedding",
+                                                 help="Keep embeddings fixed. [tune]"),
+    max_vocab: int | None = typer.Option(None, help="Vocabulary size. [20000]"),
+    min_freq: int | None = typer.Option(None, help="Minimum token count. [2]"),
+    maxlen: int | None = typer.Option(None, help="Tokens kept per text. [400]"),
+    truncating: str | None = typer.Option(None, help="pre (keep the end) or post. [pre]"),
+    epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping). [4]"),
+    batch_size: int | None = typer.Option(None, help="Batch size. [64]"),
+    lr: float | None = typer.Option(None, help="Adam learning rate. [0.002]"),
+    clip_norm: float | None = typer.Option(None, help="Gradient-norm clipping, 0 = off. [5]"),
+    patience: int | None = typer.Option(None, help="Worse-than-best validation epochs tolerated before stopping. [0]"),
+    val_fraction: float | None = typer.Option(None, help="Validation share of train. [0.1]"),
+    seed: int | None = typer.Option(None, help="Random seed. [0]"),
+    threads: int | None = typer.Option(None, help="CPU threads, 0 = all. [0]"),
+    cache_dir: Path | None = typer.Option(None, help="Download cache. [~/.cache/rnnlab]"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
+) -> None:
+    """Train a sentiment (text classification) model and write its model directory.
+
+    Defaults are the guide's recipe: Word2Vec (CBOW) trained on the training
+    reviews, then a 2-layer bidirectional LSTM; the epoch is chosen on a
+    validation split carved from the training data.
+    """
+    from rnnlab.pipeline import train as run
+
+    cfg = build_configs(config, {
+        "text": {"max_vocab": max_vocab, "min_freq": min_freq, "maxlen": maxlen,
+                 "truncating": truncating},
+        "embedding": {"source": embedding, "dim": embedding_dim, "algorithm": w2v_algorithm,
+                      "window": w2v_window, "epochs": w2v_epochs, "freeze": freeze_embedding},
+        "model": {"cell": cell, "num_layers": layers, "hidden_size": hidden,
+                  "bidirectional": bidirectional, "dropout": dropout, "pooling": pooling},
+        "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "clip_norm": clip_norm,
+                  "patience": patience, "val_fraction": val_fraction, "seed": seed,
+                  "threads": threads},
+    })
+    result = run(
+        data, out, cfg["text"], cfg["embedding"], cfg["model"], cfg["train"],
+        text_col=text_col, label_col=label_col, test_data=test_data, cache_dir=cache_dir,
+        progress=not quiet and sys.stderr.isatty(),
+        log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
+    )
+    for split in ("validation", "test"):
+        if split in result.metrics:
+            m = result.metrics[split]
+            typer.echo(f"{split}: accuracy {m['accuracy']:.4f}  f1 {m['f1']:.4f}  n {m['n']}")
+    typer.echo(f"model: {result.out}")
+
+
+@app.command()
+@friendly
+def evaluate(
+    model: Path = typer.Argument(..., help="Model directory written by `rnnlab train`."),
+    data: str = typer.Option("imdb", "--data", "-d", help="'imdb', an IMDB archive/folder, or a "
+                             "labeled CSV/TSV/JSONL file."),
+    split: str = typer.Option("test", help="IMDB split to evaluate (train or test)."),
+    text_col: str = typer.Option("text", help="Text column of a table file."),
+    label_col: str = typer.Option("label", help="Label column of a table file."),
+    out: Path | None = typer.Option(None, help="Folder for metrics.json and confusion_matrix.png."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    cache_dir: Path | None = typer.Option(None, help="Download cache. [~/.cache/rnnlab]"),
+) -> None:
+    """Accuracy, precision, recall, F1, ROC-AUC and confusion matrix on labeled data."""
+    from rnnlab.pipeline import evaluate as run
+
+    metrics = run(model, data, text_col=text_col, label_col=label_col, split=split, out=out,
+                  cache_dir=cache_dir)
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    auc = "n/a" if metrics["roc_auc"] is None else f"{metrics['roc_auc']:.4f}"
+    typer.echo(f"n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  precision "
+               f"{metrics['precision']:.4f}  recall {metrics['recall']:.4f}  f1 "
+               f"{metrics['f1']:.4f}  roc_auc {auc}")
+    names = metrics["labels"]
+    width = max(len(n) for n in names) + 2
+    typer.echo("confusion matrix (rows: true, columns: predicted)")
+    typer.echo(" " * width + "".join(f"{n:>{width}}" for n in names))
+    for name, row in zip(names, metrics["confusion_matrix"], strict=True):
+        typer.echo(f"{name:<{width}}" + "".join(f"{v:>{width}}" for v in row))
+    if out is not None:
+        typer.echo(f"wrote {out / 'metrics.json'} and {out / 'confusion_matrix.png'}")
+
+
+def _read_inputs(file: Path | None, text_col: str | None) -> list[str]:
+    from rnnlab.data import load_texts
+
+    if file is None or str(file) == "-":
+        data = sys.stdin.read()
+        return [line for line in data.splitlines() if line.strip()]
+    if file.suffix.lower() in (".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
+        return load_texts(file, text_col or "text")
+    if not file.is_file():
+        raise RnnlabError(f"input file not found: {file}")
+    try:
+        data = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        raise RnnlabError(f"{file} line {line}: not valid UTF-8; re-save the file as UTF-8") from None
+    return [line for line in data.splitlines() if line.strip()]
+
+
+@app.command()
+@friendly
+def predict(
+    args: list[str] | None = typer.Argument(None, help="[MODEL_DIR] TEXT... — texts to "
+                                            "classify; a first argument that is a model "
+                                            "directory selects the model."),
+    model: Path | None = typer.Option(None, "--model", "-m", help="Model directory "
+                                      "(default: the bundled IMDB sentiment model)."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Texts to classify: one per "
+                                     "line, or a CSV/TSV/JSONL file with --text-col; - is stdin."),
+    text_col: str | None = typer.Option(None, help="Text column when --file is a table."),
+    as_json: bool = typer.Option(False, "--json", help="Print one {\"label\", \"score\"} JSON "
+                                 "object per input."),
+    backend: str = typer.Option("auto", help="auto, onnx or torch."),
+) -> None:
+    """Classify texts with a trained model (default: the bundled IMDB sentiment model).
+
+    Texts come from the arguments, from --file, or from standard input (one per
+    line) when neither is given.
+    """
+    from rnnlab.pipeline import load
+
+    texts = list(args or [])
+    if model is None and texts and (Path(texts[0]) / "config.json").is_file():
+        model = Path(texts.pop(0))
+    if texts and file is not None:
+        raise RnnlabError("give texts as arguments or with --file, not both")
+    if not texts:
+        if file is None and sys.stdin.isatty():
+            raise RnnlabError("no text to classify: pass TEXT arguments, --file PATH, or pipe "
+                              "text on standard input")
+        texts = _read_inputs(file, text_col)
+        if not texts:
+            raise RnnlabError("no text to classify: the input is empty")
+    clf = load(model, backend=backend)
+    results = clf.predict(texts)
+    for text, res in zip(texts, results, strict=True):
+        if as_json:
+            typer.echo(json.dumps({"label": res["label"], "score": round(res["score"], 6)}))
+        else:
+            short = " ".join(text.split())
+            short = short if len(short) <= 70 else short[:67] + "..."
+            typer.echo(f"{res['label']}\t{res['score']:.4f}\t{short}")
+
+
+@app.command()
+@friendly
+def serve(
+    model: Path | None = typer.Argument(None, help="Model directory (default: the bundled "
+                                        "IMDB sentiment model)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    backend: str = typer.Option("auto", help="auto, onnx or torch."),
+) -> None:
+    """Serve predictions over HTTP: POST /predict {"texts": [...]}, GET /health, GET /model."""
+    import uvicorn
+
+    from rnnlab.pipeline import load
+    from rnnlab.serve import create_app
+
+    clf = load(model, backend=backend)
+    typer.echo(f"serving {clf.path} ({clf.backend}) on http://{host}:{port}", err=True)
+    uvicorn.run(create_app(clf), host=host, port=port, log_level="warning")

@@ -1,0 +1,118 @@
+"""Frozen, validated settings, saved as JSON beside a model's weights.
+
+Each dataclass rejects bad values in ``__post_init__`` with a message naming
+the field, what was expected and what was received; ``from_dict`` rejects
+unknown keys, so a typo in a config file never passes silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from rnnlab.errors import RnnlabError
+
+T = TypeVar("T")
+
+
+def _check(cond: bool, name: str, expected: str, got: Any) -> None:
+    if not cond:
+        raise RnnlabError(f"{name} must be {expected}, got {got!r}")
+
+
+class _Config:
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RnnlabError(
+                f"unknown {cls.__name__} key(s): {', '.join(unknown)}; "
+                f"known keys: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+    def replace(self: T, **changes: Any) -> T:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class TextConfig(_Config):
+    max_vocab: int = 20000  # vocabulary size, <pad> and <unk> included
+    min_freq: int = 2  # a token must occur this often in the training texts
+    maxlen: int = 400  # tokens kept per text
+    truncating: str = "pre"  # "pre" keeps the last maxlen tokens (Keras' default)
+
+    def __post_init__(self) -> None:
+        _check(self.max_vocab >= 3, "text.max_vocab", "an integer >= 3", self.max_vocab)
+        _check(self.min_freq >= 1, "text.min_freq", "an integer >= 1", self.min_freq)
+        _check(self.maxlen >= 1, "text.maxlen", "an integer >= 1", self.maxlen)
+        _check(self.truncating in ("pre", "post"), "text.truncating", "'pre' or 'post'",
+               self.truncating)
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig(_Config):
+    source: str = "word2vec"  # "word2vec" (trained on the training texts), "random" or a file path
+    dim: int = 100  # vector size (for a file: read from the file)
+    algorithm: str = "cbow"  # Word2Vec: "cbow" or "skipgram"
+    window: int = 5  # Word2Vec context window
+    min_count: int = 2  # Word2Vec: ignore rarer tokens
+    epochs: int = 5  # Word2Vec passes over the texts
+    freeze: bool = False  # keep the embedding fixed while training the network
+
+    def __post_init__(self) -> None:
+        _check(bool(self.source), "embedding.source", "word2vec, random or a path", self.source)
+        _check(self.dim >= 1, "embedding.dim", "an integer >= 1", self.dim)
+        _check(self.algorithm in ("cbow", "skipgram"), "embedding.algorithm",
+               "'cbow' or 'skipgram'", self.algorithm)
+        _check(self.window >= 1, "embedding.window", "an integer >= 1", self.window)
+        _check(self.min_count >= 1, "embedding.min_count", "an integer >= 1", self.min_count)
+        _check(self.epochs >= 1, "embedding.epochs", "an integer >= 1", self.epochs)
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Config):
+    cell: str = "lstm"  # "rnn" (tanh), "lstm" or "gru"
+    hidden_size: int = 48  # H, units per direction
+    num_layers: int = 2  # stacked recurrent layers
+    bidirectional: bool = True  # add a backward direction
+    dropout: float = 0.3  # between layers and before the output layer
+    pooling: str = "maxmean"  # "last" (the guide's h_N), "max", "mean" or "maxmean"
+
+    def __post_init__(self) -> None:
+        _check(self.cell in ("rnn", "lstm", "gru"), "model.cell", "rnn, lstm or gru", self.cell)
+        _check(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
+        _check(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
+        _check(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
+        _check(self.pooling in ("last", "max", "mean", "maxmean"), "model.pooling",
+               "last, max, mean or maxmean", self.pooling)
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    epochs: int = 4  # upper bound; early stopping usually ends sooner
+    batch_size: int = 64
+    lr: float = 2e-3  # Adam learning rate
+    weight_decay: float = 0.0
+    clip_norm: float = 5.0  # gradient-norm clipping (0 disables)
+    patience: int = 0  # worse-than-best epochs tolerated; 0 stops at the first one
+    val_fraction: float = 0.1  # stratified validation split carved from train
+    seed: int = 0
+    threads: int = 0  # torch threads (0: all cores)
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept in config.json
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, "train.epochs", "an integer >= 1", self.epochs)
+        _check(self.batch_size >= 1, "train.batch_size", "an integer >= 1", self.batch_size)
+        _check(self.lr > 0, "train.lr", "> 0", self.lr)
+        _check(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
+        _check(self.clip_norm >= 0, "train.clip_norm", ">= 0", self.clip_norm)
+        _check(self.patience >= 0, "train.patience", "an integer >= 0", self.patience)
+        _check(0.0 < self.val_fraction < 0.5, "train.val_fraction", "in (0, 0.5)",
+               self.val_fraction)
+        _check(self.threads >= 0, "train.threads", "an integer >= 0", self.threads)

@@ -1,0 +1,28 @@
+"""Text as vectors: tokens, a vocabulary of ids, and padded id arrays.
+
+The pipeline that turns reviews into what an RNN reads::
+
+    tokens = [tokenize(t) for t in train_texts]     # "I loved it!" -> ["i", "loved", "it", "!"]
+    vocab = Vocab.build(tokens, max_size=20_000)    # token <-> id, 0 = <pad>, 1 = <unk>
+    ids = encode_texts(texts, vocab)                # [[12, 873, 9, 30], ...]
+    x, lengths = pad_sequences(ids, maxlen=200, return_lengths=True)   # (N, 200) int64
+
+An embedding layer then maps each id to a vector.
+"""
+
+from __future__ import annotations
+
+from rnnlab.text.sequences import encode_texts, pad_sequences
+from rnnlab.text.tokenize import tokenize
+from rnnlab.text.vocab import OOV, OOV_TOKEN, PAD, PAD_TOKEN, Vocab
+
+__all__ = [
+    "OOV",
+    "OOV_TOKEN",
+    "PAD",
+    "PAD_TOKEN",
+    "Vocab",
+    "encode_texts",
+    "pad_sequences",
+    "tokenize",
+]

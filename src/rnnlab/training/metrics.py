@@ -1,0 +1,119 @@
+"""Classification metrics (scikit-learn) and the plots that go with them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def classification_metrics(
+    y_true: np.ndarray, probs: np.ndarray, label_names: Sequence[str]
+) -> dict:
+    """Accuracy, precision, recall, F1, ROC-AUC and the confusion matrix.
+
+    ``probs`` is (N, C). Binary problems report precision/recall/F1 of the
+    second label (e.g. "pos") and ROC-AUC of its probability; multi-class
+    problems report macro averages and one-vs-rest ROC-AUC. Per-class figures
+    are included either way.
+    """
+    from sklearn import metrics as skm
+
+    y_true = np.asarray(y_true)
+    y_pred = probs.argmax(axis=1)
+    labels = list(range(len(label_names)))
+    binary = len(label_names) == 2
+    average = "binary" if binary else "macro"
+    p, r, f, _ = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels if not binary else None, average=average, zero_division=0
+    )
+    pc, rc, fc, sc = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average=None, zero_division=0
+    )
+    present = np.unique(y_true)
+    auc: float | None
+    try:
+        if binary:
+            auc = float(skm.roc_auc_score(y_true, probs[:, 1])) if len(present) == 2 else None
+        else:
+            auc = float(skm.roc_auc_score(y_true, probs, multi_class="ovr", labels=labels))
+    except ValueError:
+        auc = None
+    if auc is not None and not np.isfinite(auc):  # sklearn warns and returns nan for a missing class
+        auc = None
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "precision": float(p),
+        "recall": float(r),
+        "f1": float(f),
+        "roc_auc": auc,
+        "average": average if not binary else f"binary (positive label: {label_names[1]})",
+        "labels": list(label_names),
+        "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "per_class": {
+            name: {
+                "precision": float(pc[i]),
+                "recall": float(rc[i]),
+                "f1": float(fc[i]),
+                "support": int(sc[i]),
+            }
+            for i, name in enumerate(label_names)
+        },
+    }
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion(metrics: dict, path: Path) -> None:
+    plt = _pyplot()
+    cm = np.asarray(metrics["confusion_matrix"])
+    names = metrics["labels"]
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 1.2 * len(names) + 2))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            color = "white" if cm[i, j] > cm.max() / 2 else "black"
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color=color)
+    ax.set_title(f"confusion matrix (accuracy {metrics['accuracy']:.4f})")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_history(epochs: list[dict], path: Path, best_epoch: int = 0) -> None:
+    """Learning curve: loss and accuracy per epoch, train and validation."""
+    plt = _pyplot()
+    x = [e["epoch"] for e in epochs]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, key in ((ax1, "loss"), (ax2, "accuracy")):
+        ax.plot(x, [e[f"train_{key}"] for e in epochs], "o-", label="train")
+        ax.plot(x, [e[f"val_{key}"] for e in epochs], "o-", label="validation")
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", linestyle=":", label="kept")
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.legend()
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    import os
+
+    plt = _pyplot()
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
