@@ -37,21 +37,21 @@ def card(config: dict, metrics: dict, command: str, size: int) -> str:
 Used by `rnnlab predict "..."` and `rnnlab.load()` when no model path is given.
 
 - **Task**: binary sentiment of English movie reviews (labels `neg`, `pos`).
-- **Architecture**: {e['algorithm'].upper()} Word2Vec embedding ({config['embedding_dim']}-d,
-  trained on the training reviews, fine-tuned) -> {m['num_layers']}-layer {direction}
-  {m['cell'].upper()}({m['hidden_size']}) -> masked {m['pooling']} pooling -> dropout
-  {m['dropout']} -> linear. Vocabulary {config['vocab_size']} tokens, last {t['maxlen']}
+- **Architecture**: {e["algorithm"].upper()} Word2Vec embedding ({config["embedding_dim"]}-d,
+  trained on the training reviews, fine-tuned) -> {m["num_layers"]}-layer {direction}
+  {m["cell"].upper()}({m["hidden_size"]}) -> masked {m["pooling"]} pooling -> dropout
+  {m["dropout"]} -> linear. Vocabulary {config["vocab_size"]} tokens, last {t["maxlen"]}
   tokens of each review.
 - **Training data**: IMDB Large Movie Review Dataset v1.0 (Maas et al., 2011), the 25,000
-  labeled train reviews only: {config['data']['n_train']} to fit, {config['data']['n_validation']}
-  (stratified, seed {config['train']['seed']}) to choose the epoch. No test review was used
-  to fit anything. Data sha256: `{config['data']['sha256']}`.
-- **Kept epoch**: {config['best_epoch']} (lowest validation loss).
-- **Validation accuracy**: {val['accuracy']:.4f}
-- **Test accuracy (25,000 test reviews)**: {test['accuracy']:.4f}; F1 {test['f1']:.4f};
-  ROC-AUC {test['roc_auc']:.4f}. Test data sha256: `{test.get('data_sha256', '')}`.
-- **Training time**: {metrics['timing']['total_seconds']:.0f} s on a 2-core CPU
-  (torch {config['torch_version']}, rnnlab {config['rnnlab_version']}).
+  labeled train reviews only: {config["data"]["n_train"]} to fit, {config["data"]["n_validation"]}
+  (stratified, seed {config["train"]["seed"]}) to choose the epoch. No test review was used
+  to fit anything. Data sha256: `{config["data"]["sha256"]}`.
+- **Kept epoch**: {config["best_epoch"]} (lowest validation loss).
+- **Validation accuracy**: {val["accuracy"]:.4f}
+- **Test accuracy (25,000 test reviews)**: {test["accuracy"]:.4f}; F1 {test["f1"]:.4f};
+  ROC-AUC {test["roc_auc"]:.4f}. Test data sha256: `{test.get("data_sha256", "")}`.
+- **Training time**: {metrics["timing"]["total_seconds"]:.0f} s on a 2-core CPU
+  (torch {config["torch_version"]}, rnnlab {config["rnnlab_version"]}).
 - **Size on disk**: {size / 1e6:.1f} MB.
 
 ## Reproduce
@@ -80,8 +80,17 @@ def main() -> int:
     try:
         out = work / "imdb-sentiment"
         cmd = [str(rnnlab), "train", "--data", str(args.data), "--out", str(out), *RECIPE]
-        shown = shlex.join(["rnnlab", "train", "--data", "aclImdb_v1_labeled.tar.gz",
-                            "--out", "imdb-sentiment", *RECIPE])
+        shown = shlex.join(
+            [
+                "rnnlab",
+                "train",
+                "--data",
+                "aclImdb_v1_labeled.tar.gz",
+                "--out",
+                "imdb-sentiment",
+                *RECIPE,
+            ]
+        )
         subprocess.run(cmd, check=True)
         config = json.loads((out / "config.json").read_text())
         metrics = json.loads((out / "metrics.json").read_text())
@@ -97,8 +106,9 @@ def main() -> int:
             os.replace(TARGET, old)
         os.replace(out, TARGET)
         shutil.rmtree(old, ignore_errors=True)
-        print(f"wrote {TARGET} ({size / 1e6:.1f} MB), test accuracy "
-              f"{metrics['test']['accuracy']:.4f}")
+        print(
+            f"wrote {TARGET} ({size / 1e6:.1f} MB), test accuracy {metrics['test']['accuracy']:.4f}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -53,6 +53,7 @@ def configs(seed: int = 0, **train_kw) -> dict:
         "epochs": 6,
         "patience": 2,
         "lr": 1e-2,
+        "lr_decay": 1.0,
         "batch_size": 32,
         "seed": seed,
         "val_fraction": 0.2,

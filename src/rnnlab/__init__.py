@@ -1,9 +1,9 @@
 """rnnlab: recurrent neural networks on text, from the guide's equations to a served model.
 
-    import rnnlab
-    model = rnnlab.load()            # the bundled IMDB sentiment model
-    model.predict(["What a wonderful film!"])
-    # [{'label': 'pos', 'score': 0.98}]
+import rnnlab
+model = rnnlab.load()            # the bundled IMDB sentiment model
+model.predict(["What a wonderful film!"])
+# [{'label': 'pos', 'score': 0.98}]
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ def write_model_dir(
         config = dict(config)
         config["files"] = {name: sha256_file(tmp / name) for name in checked}
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        _readable(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
@@ -75,6 +76,15 @@ def write_model_dir(
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def _readable(folder: Path) -> None:
+    """Give the folder and its files the usual permissions (temp files start private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for file in folder.iterdir():
+        os.chmod(file, 0o666 & ~umask)
 
 
 def check_output_dir(out: str | Path) -> Path:
@@ -130,7 +140,9 @@ def read_config(path: str | Path, kind: str | None = None, verify: bool = True) 
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{path / 'config.json'} is corrupted ({exc}); retrain the model") from None
+        raise ArtifactError(
+            f"{path / 'config.json'} is corrupted ({exc}); retrain the model"
+        ) from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ArtifactError(f"{path} is not an rnnlab model directory (config.json has no format)")
     version = config.get("format_version")

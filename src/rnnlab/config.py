@@ -51,8 +51,12 @@ class TextConfig(_Config):
         _check(self.max_vocab >= 3, "text.max_vocab", "an integer >= 3", self.max_vocab)
         _check(self.min_freq >= 1, "text.min_freq", "an integer >= 1", self.min_freq)
         _check(self.maxlen >= 1, "text.maxlen", "an integer >= 1", self.maxlen)
-        _check(self.truncating in ("pre", "post"), "text.truncating", "'pre' or 'post'",
-               self.truncating)
+        _check(
+            self.truncating in ("pre", "post"),
+            "text.truncating",
+            "'pre' or 'post'",
+            self.truncating,
+        )
 
 
 @dataclass(frozen=True)
@@ -62,14 +66,18 @@ class EmbeddingConfig(_Config):
     algorithm: str = "cbow"  # Word2Vec: "cbow" or "skipgram"
     window: int = 5  # Word2Vec context window
     min_count: int = 2  # Word2Vec: ignore rarer tokens
-    epochs: int = 5  # Word2Vec passes over the texts
+    epochs: int = 10  # Word2Vec passes over the texts
     freeze: bool = False  # keep the embedding fixed while training the network
 
     def __post_init__(self) -> None:
         _check(bool(self.source), "embedding.source", "word2vec, random or a path", self.source)
         _check(self.dim >= 1, "embedding.dim", "an integer >= 1", self.dim)
-        _check(self.algorithm in ("cbow", "skipgram"), "embedding.algorithm",
-               "'cbow' or 'skipgram'", self.algorithm)
+        _check(
+            self.algorithm in ("cbow", "skipgram"),
+            "embedding.algorithm",
+            "'cbow' or 'skipgram'",
+            self.algorithm,
+        )
         _check(self.window >= 1, "embedding.window", "an integer >= 1", self.window)
         _check(self.min_count >= 1, "embedding.min_count", "an integer >= 1", self.min_count)
         _check(self.epochs >= 1, "embedding.epochs", "an integer >= 1", self.epochs)
@@ -89,15 +97,20 @@ class ModelConfig(_Config):
         _check(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
         _check(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
         _check(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
-        _check(self.pooling in ("last", "max", "mean", "maxmean"), "model.pooling",
-               "last, max, mean or maxmean", self.pooling)
+        _check(
+            self.pooling in ("last", "max", "mean", "maxmean"),
+            "model.pooling",
+            "last, max, mean or maxmean",
+            self.pooling,
+        )
 
 
 @dataclass(frozen=True)
 class TrainConfig(_Config):
-    epochs: int = 4  # upper bound; early stopping usually ends sooner
-    batch_size: int = 64
+    epochs: int = 5  # upper bound; early stopping usually ends sooner
+    batch_size: int = 32
     lr: float = 2e-3  # Adam learning rate
+    lr_decay: float = 0.5  # the learning rate is multiplied by this after each epoch
     weight_decay: float = 0.0
     clip_norm: float = 5.0  # gradient-norm clipping (0 disables)
     patience: int = 0  # worse-than-best epochs tolerated; 0 stops at the first one
@@ -110,9 +123,11 @@ class TrainConfig(_Config):
         _check(self.epochs >= 1, "train.epochs", "an integer >= 1", self.epochs)
         _check(self.batch_size >= 1, "train.batch_size", "an integer >= 1", self.batch_size)
         _check(self.lr > 0, "train.lr", "> 0", self.lr)
+        _check(0 < self.lr_decay <= 1, "train.lr_decay", "in (0, 1]", self.lr_decay)
         _check(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
         _check(self.clip_norm >= 0, "train.clip_norm", ">= 0", self.clip_norm)
         _check(self.patience >= 0, "train.patience", "an integer >= 0", self.patience)
-        _check(0.0 < self.val_fraction < 0.5, "train.val_fraction", "in (0, 0.5)",
-               self.val_fraction)
+        _check(
+            0.0 < self.val_fraction < 0.5, "train.val_fraction", "in (0, 0.5)", self.val_fraction
+        )
         _check(self.threads >= 0, "train.threads", "an integer >= 0", self.threads)

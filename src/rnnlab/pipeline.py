@@ -46,18 +46,22 @@ KIND = "classifier"
 TOKENIZER = "rnnlab.tokenize/1"
 
 
+def truncate(ids: list[int], text: TextConfig) -> list[int]:
+    """Keep ``text.maxlen`` ids: the last ones ("pre", Keras' default) or the first."""
+    if len(ids) <= text.maxlen:
+        return ids
+    return ids[-text.maxlen :] if text.truncating == "pre" else ids[: text.maxlen]
+
+
 def encode(texts: Sequence[str], vocab: Vocab, text: TextConfig) -> list[list[int]]:
-    """Tokenize, map to ids and truncate to ``text.maxlen`` (Keras' truncating)."""
+    """Tokenize, map to ids and truncate to ``text.maxlen``."""
     if isinstance(texts, str):
         raise RnnlabError("texts must be a list of strings, got a single str; wrap it in [...]")
     out = []
     for t in texts:
         if not isinstance(t, str):
             raise RnnlabError(f"texts must be strings, got {type(t).__name__}")
-        ids = vocab.encode(tokenize(t))
-        if len(ids) > text.maxlen:
-            ids = ids[-text.maxlen :] if text.truncating == "pre" else ids[: text.maxlen]
-        out.append(ids)
+        out.append(truncate(vocab.encode(tokenize(t)), text))
     return out
 
 
@@ -70,22 +74,20 @@ def _dataset_sha(ds: TextDataset) -> str:
     return digest.hexdigest()
 
 
-def _make_step():
-    import torch
+def classification_step(model, batch):
+    """One batch of the many-to-one task: softmax cross-entropy and correct count."""
     import torch.nn.functional as F
 
-    def step(model, batch):
-        ids, lengths, y = batch
-        logits = model(ids, lengths)
-        loss = F.cross_entropy(logits, y)
-        correct = float((logits.argmax(dim=1) == y).sum())
-        return loss, correct, float(len(y))
-
-    del torch
-    return step
+    ids, lengths, y = batch
+    logits = model(ids, lengths)  # (N, C)
+    loss = F.cross_entropy(logits, y)
+    correct = float((logits.argmax(dim=1) == y).sum())
+    return loss, correct, float(len(y))
 
 
-def _batches(seqs: list[list[int]], labels: Sequence[int], batch_size: int, shuffle: bool, seed: int):
+def _batches(
+    seqs: list[list[int]], labels: Sequence[int], batch_size: int, shuffle: bool, seed: int
+):
     import torch
 
     from rnnlab.training import bucket_batches, collate
@@ -153,11 +155,20 @@ def train(
     training = training or TrainConfig()
     start = time.perf_counter()
     out = check_output_dir(out)
+    if embedding.source not in ("word2vec", "random") and not Path(embedding.source).is_file():
+        raise RnnlabError(
+            f"embedding file not found: {embedding.source}; use --embedding word2vec, "
+            "random, or a path to word2vec (text/binary) or GloVe vectors"
+        )
     seed_everything(training.seed)
     set_threads(training.threads)
 
-    ds = data if isinstance(data, TextDataset) else load_dataset(
-        data, text_col=text_col, label_col=label_col, split="train", cache_dir=cache_dir
+    ds = (
+        data
+        if isinstance(data, TextDataset)
+        else load_dataset(
+            data, text_col=text_col, label_col=label_col, split="train", cache_dir=cache_dir
+        )
     )
     if not ds.is_labeled:
         raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
@@ -165,8 +176,10 @@ def train(
         raise RnnlabError(f"{ds.source}: training needs at least two classes")
     test_ds = _load_test(data, test_data, text_col, label_col, cache_dir, ds.label_names)
     train_ds, val_ds = train_val_split(ds, training.val_fraction, training.seed)
-    log(f"data: {len(train_ds)} train / {len(val_ds)} validation texts, "
-        f"classes {', '.join(ds.label_names)}")
+    log(
+        f"data: {len(train_ds)} train / {len(val_ds)} validation texts, "
+        f"classes {', '.join(ds.label_names)}"
+    )
 
     train_tokens = [tokenize(t) for t in train_ds.texts]
     vocab = Vocab.build(train_tokens, max_size=text.max_vocab, min_freq=text.min_freq)
@@ -179,8 +192,12 @@ def train(
         t0 = time.perf_counter()
         log(f"word2vec: training {embedding.algorithm} ({embedding.dim}-d) on the training texts")
         vectors = train_word2vec(
-            train_tokens, dim=embedding.dim, algorithm=embedding.algorithm,
-            window=embedding.window, min_count=embedding.min_count, epochs=embedding.epochs,
+            train_tokens,
+            dim=embedding.dim,
+            algorithm=embedding.algorithm,
+            window=embedding.window,
+            min_count=embedding.min_count,
+            epochs=embedding.epochs,
             seed=training.seed,
         )
         matrix, coverage = embedding_matrix(vocab, vectors, seed=training.seed)
@@ -193,27 +210,31 @@ def train(
         matrix, coverage = embedding_matrix(vocab, vectors, seed=training.seed)
         dim = vectors.vector_size
     if coverage is not None:
-        log(f"embedding coverage: {coverage.vocab_share:.1%} of vocabulary entries, "
-            f"{coverage.token_share:.1%} of training tokens")
+        log(
+            f"embedding coverage: {coverage.vocab_share:.1%} of vocabulary entries, "
+            f"{coverage.token_share:.1%} of training tokens"
+        )
+    train_seqs = [truncate(vocab.encode(tokens), text) for tokens in train_tokens]
     del train_tokens
-
-    train_seqs = encode(train_ds.texts, vocab, text)
     val_seqs = encode(val_ds.texts, vocab, text)
     net = SequenceClassifier(
-        model_cfg, len(vocab), dim, len(ds.label_names),
+        model_cfg,
+        len(vocab),
+        dim,
+        len(ds.label_names),
         embedding=None if matrix is None else torch.from_numpy(matrix),
         freeze_embedding=embedding.freeze,
     )
-    step = _make_step()
     val_batches = _batches(val_seqs, val_ds.labels, 256, shuffle=False, seed=0)
     checkpoint_dir = out.with_name(f"{out.name}.checkpoints")
     t0 = time.perf_counter()
     history: History = fit(
         net,
-        lambda epoch: _batches(train_seqs, train_ds.labels, training.batch_size, True,
-                               training.seed + epoch),
+        lambda epoch: _batches(
+            train_seqs, train_ds.labels, training.batch_size, True, training.seed + epoch
+        ),
         val_batches,
-        step,
+        classification_step,
         training,
         checkpoint_dir=checkpoint_dir,
         progress=progress,
@@ -227,7 +248,12 @@ def train(
     log(f"kept epoch {history.best_epoch} (lowest validation loss)")
 
     classifier = TextClassifier(
-        net.eval(), vocab, text, list(ds.label_names), path=None, backend="auto",
+        net.eval(),
+        vocab,
+        text,
+        list(ds.label_names),
+        path=None,
+        backend="auto",
         threads=training.threads,
     )
     from rnnlab.training.metrics import classification_metrics
@@ -251,6 +277,7 @@ def train(
         "word2vec_seconds": round(w2v_seconds, 1),
         "network_seconds": round(network_seconds, 1),
         "epochs_run": len(history.epochs),
+        "peak_rss_mb": _peak_rss_mb(),  # of the whole process, up to now
     }
 
     config = {
@@ -312,14 +339,28 @@ def train(
     return TrainResult(out, metrics, history.epochs, seconds, history.best_epoch)
 
 
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
 def _load_test(data, test_data, text_col, label_col, cache_dir, label_names):
     from rnnlab.data import is_imdb_source
 
     if isinstance(test_data, TextDataset):
         return test_data
     if test_data is not None:
-        return load_dataset(test_data, text_col=text_col, label_col=label_col, split="test",
-                            cache_dir=cache_dir, label_names=list(label_names))
+        return load_dataset(
+            test_data,
+            text_col=text_col,
+            label_col=label_col,
+            split="test",
+            cache_dir=cache_dir,
+            label_names=list(label_names),
+        )
     if not isinstance(data, TextDataset) and is_imdb_source(data):
         return load_dataset(data, split="test", cache_dir=cache_dir)
     return None
@@ -334,9 +375,18 @@ class TextClassifier:
     onnx when it is available and passes the check.
     """
 
-    def __init__(self, net, vocab: Vocab, text: TextConfig, label_names: list[str],
-                 path: Path | None, backend: str = "torch", config: dict | None = None,
-                 batch_size: int = 64, threads: int = 0) -> None:
+    def __init__(
+        self,
+        net,
+        vocab: Vocab,
+        text: TextConfig,
+        label_names: list[str],
+        path: Path | None,
+        backend: str = "torch",
+        config: dict | None = None,
+        batch_size: int = 64,
+        threads: int = 0,
+    ) -> None:
         self.net = net
         self.vocab = vocab
         self.text = text
@@ -356,7 +406,9 @@ class TextClassifier:
             raise RnnlabError(f"backend must be auto, onnx or torch; got {backend!r}")
 
     def __repr__(self) -> str:
-        return f"TextClassifier(path={self.path}, labels={self.label_names}, backend={self.backend})"
+        return (
+            f"TextClassifier(path={self.path}, labels={self.label_names}, backend={self.backend})"
+        )
 
     def _logits(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         if self._session is not None:
@@ -414,21 +466,25 @@ def load(path: str | Path | None = None, backend: str = "auto", threads: int = 0
         model_cfg = ModelConfig.from_dict(config["model"])
         vocab = Vocab.load(path / "vocab.json")
         label_names = list(config["label_names"])
-        net = SequenceClassifier(model_cfg, config["vocab_size"], config["embedding_dim"],
-                                 len(label_names))
+        net = SequenceClassifier(
+            model_cfg, config["vocab_size"], config["embedding_dim"], len(label_names)
+        )
         state = load_file(str(path / "model.safetensors"))
         net.load_state_dict(state)
     except (KeyError, TypeError, RuntimeError, SafetensorError) as exc:
         raise ArtifactError(f"cannot load model from {path}: {str(exc).splitlines()[0]}") from None
     if len(vocab) != config["vocab_size"]:
-        raise ArtifactError(f"{path}: vocab.json has {len(vocab)} entries, config says "
-                            f"{config['vocab_size']}; the directory is inconsistent")
+        raise ArtifactError(
+            f"{path}: vocab.json has {len(vocab)} entries, config says "
+            f"{config['vocab_size']}; the directory is inconsistent"
+        )
     if OOV != 1:  # pragma: no cover - guards a future change of the special ids
         raise ArtifactError("vocabulary special ids changed")
     threads = threads or os.cpu_count() or 1
     torch.set_num_threads(threads)
-    return TextClassifier(net.eval(), vocab, text, label_names, path, backend, config,
-                          threads=threads)
+    return TextClassifier(
+        net.eval(), vocab, text, label_names, path, backend, config, threads=threads
+    )
 
 
 def bundled_model_path() -> Path:
@@ -455,9 +511,17 @@ def evaluate(
     from rnnlab.training.metrics import classification_metrics, plot_confusion
 
     clf = model if isinstance(model, TextClassifier) else load(model)
-    ds = data if isinstance(data, TextDataset) else load_dataset(
-        data, text_col=text_col, label_col=label_col, split=split, cache_dir=cache_dir,
-        label_names=list(clf.label_names),
+    ds = (
+        data
+        if isinstance(data, TextDataset)
+        else load_dataset(
+            data,
+            text_col=text_col,
+            label_col=label_col,
+            split=split,
+            cache_dir=cache_dir,
+            label_names=list(clf.label_names),
+        )
     )
     if not ds.is_labeled:
         raise RnnlabError(f"{ds.source} has no labels to evaluate against; pass --label-col")

@@ -60,6 +60,8 @@ def corpus(reviews, n: int, seed: int, classes=("neg", "pos")) -> list[tuple[str
 
 # Small, fast settings (see tests/test_pipeline.py for the accuracy calibration).
 TRAIN_FLAGS = [
+    "--lr-decay",
+    "1.0",
     "--epochs",
     "6",
     "--patience",

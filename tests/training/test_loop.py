@@ -69,7 +69,7 @@ def train_toy(seed: int, epochs: int = 4, **kw):
     net = classifier(**kw)
     seqs, labels = toy_data(160, 0)
     vseqs, vlabels = toy_data(60, 1)
-    cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, patience=10, seed=seed)
+    cfg = TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, lr_decay=1.0, patience=10, seed=seed)
     history = fit(
         net,
         lambda e: to_batches(seqs, labels, 16, True, seed + e),
@@ -219,3 +219,17 @@ def test_seed_everything_and_threads() -> None:
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
     set_threads(1)
     assert torch.get_num_threads() == 1
+
+
+def test_learning_rate_decays_each_epoch() -> None:
+    model = Scalar()
+    cfg = TrainConfig(epochs=3, lr=0.1, lr_decay=0.5, patience=5)
+    history = fit(
+        model,
+        lambda epoch: ["b"],
+        ["v"],
+        scripted_step([0.9, 0.8, 0.7]),
+        cfg,
+        progress=False,
+    )
+    assert [e["lr"] for e in history.epochs] == pytest.approx([0.1, 0.05, 0.025])

@@ -13,8 +13,12 @@ from rnnlab.cli import app, friendly
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
 from rnnlab.errors import RnnlabError
 
-SECTIONS = {"text": TextConfig, "embedding": EmbeddingConfig, "model": ModelConfig,
-            "train": TrainConfig}
+SECTIONS = {
+    "text": TextConfig,
+    "embedding": EmbeddingConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+}
 
 
 def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
@@ -50,45 +54,70 @@ def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]
 @app.command()
 @friendly
 def train(
-    data: str = typer.Option(..., "--data", "-d",
-                             help="'imdb' (downloaded and cached), an IMDB archive or aclImdb "
-                             "folder, or a CSV/TSV/JSONL file with text and label columns."),
+    data: str = typer.Option(
+        ...,
+        "--data",
+        "-d",
+        help="'imdb' (downloaded and cached), an IMDB archive or aclImdb "
+        "folder, or a CSV/TSV/JSONL file with text and label columns.",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
     text_col: str = typer.Option("text", help="Text column of a CSV/TSV/JSONL file."),
     label_col: str = typer.Option("label", help="Label column (strings or integers)."),
-    test_data: str | None = typer.Option(None, help="Held-out labeled data evaluated after "
-                                         "training (IMDB: its test split by default)."),
-    config: Path | None = typer.Option(None, help="JSON file with sections text, embedding, "
-                                       "model, train; explicit flags override it."),
-    cell: str | None = typer.Option(None, help="Recurrent cell: lstm, gru or rnn. [lstm]"),
-    layers: int | None = typer.Option(None, help="Stacked recurrent layers. [2]"),
-    hidden: int | None = typer.Option(None, help="Hidden units per direction. [48]"),
-    bidirectional: bool | None = typer.Option(None, "--bidirectional/--unidirectional",
-                                              help="Add a backward direction. [bidirectional]"),
-    dropout: float | None = typer.Option(None, help="Dropout rate. [0.3]"),
-    pooling: str | None = typer.Option(None, help="last (the guide's h_N), max, mean or "
-                                       "maxmean. [maxmean]"),
-    embedding: str | None = typer.Option(None, help="word2vec (trained on the training texts), "
-                                         "random, or a word2vec/GloVe vector file. [word2vec]"),
-    embedding_dim: int | None = typer.Option(None, help="Embedding size. [100]"),
-    w2v_algorithm: str | None = typer.Option(None, help="cbow or skipgram. [cbow]"),
-    w2v_window: int | None = typer.Option(None, help="Word2Vec context window. [5]"),
-    w2v_epochs: int | None = typer.Option(None, help="Word2Vec epochs. [5]"),
-    freeze_embedding: bool | None = typer.Option(None, "--freeze-embedding/--tune-embedding",
-                                                 help="Keep embeddings fixed. [tune]"),
-    max_vocab: int | None = typer.Option(None, help="Vocabulary size. [20000]"),
-    min_freq: int | None = typer.Option(None, help="Minimum token count. [2]"),
-    maxlen: int | None = typer.Option(None, help="Tokens kept per text. [400]"),
-    truncating: str | None = typer.Option(None, help="pre (keep the end) or post. [pre]"),
-    epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping). [4]"),
-    batch_size: int | None = typer.Option(None, help="Batch size. [64]"),
-    lr: float | None = typer.Option(None, help="Adam learning rate. [0.002]"),
-    clip_norm: float | None = typer.Option(None, help="Gradient-norm clipping, 0 = off. [5]"),
-    patience: int | None = typer.Option(None, help="Worse-than-best validation epochs tolerated before stopping. [0]"),
-    val_fraction: float | None = typer.Option(None, help="Validation share of train. [0.1]"),
-    seed: int | None = typer.Option(None, help="Random seed. [0]"),
-    threads: int | None = typer.Option(None, help="CPU threads, 0 = all. [0]"),
-    cache_dir: Path | None = typer.Option(None, help="Download cache. [~/.cache/rnnlab]"),
+    test_data: str | None = typer.Option(
+        None,
+        help="Held-out labeled data evaluated after training (IMDB: its test split by default).",
+    ),
+    config: Path | None = typer.Option(
+        None,
+        help="JSON file with sections text, embedding, model, train; explicit flags override it.",
+    ),
+    cell: str | None = typer.Option(None, help="Recurrent cell: lstm, gru or rnn. (default: lstm)"),
+    layers: int | None = typer.Option(None, help="Stacked recurrent layers. (default: 2)"),
+    hidden: int | None = typer.Option(None, help="Hidden units per direction. (default: 48)"),
+    bidirectional: bool | None = typer.Option(
+        None,
+        "--bidirectional/--unidirectional",
+        help="Add a backward direction. (default: bidirectional)",
+    ),
+    dropout: float | None = typer.Option(None, help="Dropout rate. (default: 0.3)"),
+    pooling: str | None = typer.Option(
+        None, help="last (the guide's h_N), max, mean or maxmean. (default: maxmean)"
+    ),
+    embedding: str | None = typer.Option(
+        None,
+        help="word2vec (trained on the training texts), "
+        "random, or a word2vec/GloVe vector file. (default: word2vec)",
+    ),
+    embedding_dim: int | None = typer.Option(None, help="Embedding size. (default: 100)"),
+    w2v_algorithm: str | None = typer.Option(None, help="cbow or skipgram. (default: cbow)"),
+    w2v_window: int | None = typer.Option(None, help="Word2Vec context window. (default: 5)"),
+    w2v_epochs: int | None = typer.Option(None, help="Word2Vec epochs. (default: 10)"),
+    freeze_embedding: bool | None = typer.Option(
+        None, "--freeze-embedding/--tune-embedding", help="Keep embeddings fixed. (default: tune)"
+    ),
+    max_vocab: int | None = typer.Option(None, help="Vocabulary size. (default: 20000)"),
+    min_freq: int | None = typer.Option(None, help="Minimum token count. (default: 2)"),
+    maxlen: int | None = typer.Option(None, help="Tokens kept per text. (default: 400)"),
+    truncating: str | None = typer.Option(None, help="pre (keep the end) or post. (default: pre)"),
+    epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping). (default: 5)"),
+    batch_size: int | None = typer.Option(None, help="Batch size. (default: 32)"),
+    lr: float | None = typer.Option(None, help="Adam learning rate. (default: 0.002)"),
+    lr_decay: float | None = typer.Option(
+        None, help="Learning-rate factor per epoch. (default: 0.5)"
+    ),
+    clip_norm: float | None = typer.Option(
+        None, help="Gradient-norm clipping, 0 = off. (default: 5)"
+    ),
+    patience: int | None = typer.Option(
+        None, help="Worse-than-best validation epochs tolerated before stopping. (default: 0)"
+    ),
+    val_fraction: float | None = typer.Option(
+        None, help="Validation share of train. (default: 0.1)"
+    ),
+    seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
+    threads: int | None = typer.Option(None, help="CPU threads, 0 = all. (default: 0)"),
+    cache_dir: Path | None = typer.Option(None, help="Download cache. (default: ~/.cache/rnnlab)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
 ) -> None:
     """Train a sentiment (text classification) model and write its model directory.
@@ -99,20 +128,55 @@ def train(
     """
     from rnnlab.pipeline import train as run
 
-    cfg = build_configs(config, {
-        "text": {"max_vocab": max_vocab, "min_freq": min_freq, "maxlen": maxlen,
-                 "truncating": truncating},
-        "embedding": {"source": embedding, "dim": embedding_dim, "algorithm": w2v_algorithm,
-                      "window": w2v_window, "epochs": w2v_epochs, "freeze": freeze_embedding},
-        "model": {"cell": cell, "num_layers": layers, "hidden_size": hidden,
-                  "bidirectional": bidirectional, "dropout": dropout, "pooling": pooling},
-        "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "clip_norm": clip_norm,
-                  "patience": patience, "val_fraction": val_fraction, "seed": seed,
-                  "threads": threads},
-    })
+    cfg = build_configs(
+        config,
+        {
+            "text": {
+                "max_vocab": max_vocab,
+                "min_freq": min_freq,
+                "maxlen": maxlen,
+                "truncating": truncating,
+            },
+            "embedding": {
+                "source": embedding,
+                "dim": embedding_dim,
+                "algorithm": w2v_algorithm,
+                "window": w2v_window,
+                "epochs": w2v_epochs,
+                "freeze": freeze_embedding,
+            },
+            "model": {
+                "cell": cell,
+                "num_layers": layers,
+                "hidden_size": hidden,
+                "bidirectional": bidirectional,
+                "dropout": dropout,
+                "pooling": pooling,
+            },
+            "train": {
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "lr": lr,
+                "lr_decay": lr_decay,
+                "clip_norm": clip_norm,
+                "patience": patience,
+                "val_fraction": val_fraction,
+                "seed": seed,
+                "threads": threads,
+            },
+        },
+    )
     result = run(
-        data, out, cfg["text"], cfg["embedding"], cfg["model"], cfg["train"],
-        text_col=text_col, label_col=label_col, test_data=test_data, cache_dir=cache_dir,
+        data,
+        out,
+        cfg["text"],
+        cfg["embedding"],
+        cfg["model"],
+        cfg["train"],
+        text_col=text_col,
+        label_col=label_col,
+        test_data=test_data,
+        cache_dir=cache_dir,
         progress=not quiet and sys.stderr.isatty(),
         log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
     )
@@ -127,27 +191,40 @@ def train(
 @friendly
 def evaluate(
     model: Path = typer.Argument(..., help="Model directory written by `rnnlab train`."),
-    data: str = typer.Option("imdb", "--data", "-d", help="'imdb', an IMDB archive/folder, or a "
-                             "labeled CSV/TSV/JSONL file."),
+    data: str = typer.Option(
+        "imdb",
+        "--data",
+        "-d",
+        help="'imdb', an IMDB archive/folder, or a labeled CSV/TSV/JSONL file.",
+    ),
     split: str = typer.Option("test", help="IMDB split to evaluate (train or test)."),
     text_col: str = typer.Option("text", help="Text column of a table file."),
     label_col: str = typer.Option("label", help="Label column of a table file."),
     out: Path | None = typer.Option(None, help="Folder for metrics.json and confusion_matrix.png."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
-    cache_dir: Path | None = typer.Option(None, help="Download cache. [~/.cache/rnnlab]"),
+    cache_dir: Path | None = typer.Option(None, help="Download cache. (default: ~/.cache/rnnlab)"),
 ) -> None:
     """Accuracy, precision, recall, F1, ROC-AUC and confusion matrix on labeled data."""
     from rnnlab.pipeline import evaluate as run
 
-    metrics = run(model, data, text_col=text_col, label_col=label_col, split=split, out=out,
-                  cache_dir=cache_dir)
+    metrics = run(
+        model,
+        data,
+        text_col=text_col,
+        label_col=label_col,
+        split=split,
+        out=out,
+        cache_dir=cache_dir,
+    )
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
         return
     auc = "n/a" if metrics["roc_auc"] is None else f"{metrics['roc_auc']:.4f}"
-    typer.echo(f"n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  precision "
-               f"{metrics['precision']:.4f}  recall {metrics['recall']:.4f}  f1 "
-               f"{metrics['f1']:.4f}  roc_auc {auc}")
+    typer.echo(
+        f"n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  precision "
+        f"{metrics['precision']:.4f}  recall {metrics['recall']:.4f}  f1 "
+        f"{metrics['f1']:.4f}  roc_auc {auc}"
+    )
     names = metrics["labels"]
     width = max(len(n) for n in names) + 2
     typer.echo("confusion matrix (rows: true, columns: predicted)")
@@ -172,23 +249,35 @@ def _read_inputs(file: Path | None, text_col: str | None) -> list[str]:
         data = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         line = file.read_bytes()[: exc.start].count(b"\n") + 1
-        raise RnnlabError(f"{file} line {line}: not valid UTF-8; re-save the file as UTF-8") from None
+        raise RnnlabError(
+            f"{file} line {line}: not valid UTF-8; re-save the file as UTF-8"
+        ) from None
     return [line for line in data.splitlines() if line.strip()]
 
 
 @app.command()
 @friendly
 def predict(
-    args: list[str] | None = typer.Argument(None, help="[MODEL_DIR] TEXT... — texts to "
-                                            "classify; a first argument that is a model "
-                                            "directory selects the model."),
-    model: Path | None = typer.Option(None, "--model", "-m", help="Model directory "
-                                      "(default: the bundled IMDB sentiment model)."),
-    file: Path | None = typer.Option(None, "--file", "-f", help="Texts to classify: one per "
-                                     "line, or a CSV/TSV/JSONL file with --text-col; - is stdin."),
+    args: list[str] | None = typer.Argument(
+        None,
+        help="[MODEL_DIR] TEXT... — texts to "
+        "classify; a first argument that is a model "
+        "directory selects the model.",
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", "-m", help="Model directory (default: the bundled IMDB sentiment model)."
+    ),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        "-f",
+        help="Texts to classify: one per "
+        "line, or a CSV/TSV/JSONL file with --text-col; - is stdin.",
+    ),
     text_col: str | None = typer.Option(None, help="Text column when --file is a table."),
-    as_json: bool = typer.Option(False, "--json", help="Print one {\"label\", \"score\"} JSON "
-                                 "object per input."),
+    as_json: bool = typer.Option(
+        False, "--json", help='Print one {"label", "score"} JSON object per input.'
+    ),
     backend: str = typer.Option("auto", help="auto, onnx or torch."),
 ) -> None:
     """Classify texts with a trained model (default: the bundled IMDB sentiment model).
@@ -199,14 +288,16 @@ def predict(
     from rnnlab.pipeline import load
 
     texts = list(args or [])
-    if model is None and texts and (Path(texts[0]) / "config.json").is_file():
+    if model is None and texts and Path(texts[0]).is_dir():
         model = Path(texts.pop(0))
     if texts and file is not None:
         raise RnnlabError("give texts as arguments or with --file, not both")
     if not texts:
         if file is None and sys.stdin.isatty():
-            raise RnnlabError("no text to classify: pass TEXT arguments, --file PATH, or pipe "
-                              "text on standard input")
+            raise RnnlabError(
+                "no text to classify: pass TEXT arguments, --file PATH, or pipe "
+                "text on standard input"
+            )
         texts = _read_inputs(file, text_col)
         if not texts:
             raise RnnlabError("no text to classify: the input is empty")
@@ -224,8 +315,9 @@ def predict(
 @app.command()
 @friendly
 def serve(
-    model: Path | None = typer.Argument(None, help="Model directory (default: the bundled "
-                                        "IMDB sentiment model)."),
+    model: Path | None = typer.Argument(
+        None, help="Model directory (default: the bundled IMDB sentiment model)."
+    ),
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     backend: str = typer.Option("auto", help="auto, onnx or torch."),

@@ -133,6 +133,7 @@ def fit(
     """
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
     history = History()
     best_loss = math.inf
     best_state: dict[str, torch.Tensor] | None = None
@@ -166,6 +167,7 @@ def fit(
             val = evaluate_loss(model, val_batches, step)
             record = {
                 "epoch": epoch,
+                "lr": optimizer.param_groups[0]["lr"],
                 "train_loss": total_loss / max(items, 1),
                 "train_accuracy": correct / max(items, 1),
                 "val_loss": val["loss"],
@@ -193,6 +195,7 @@ def fit(
                 if improved:
                     save_checkpoint(model, checkpoint_dir / "best.safetensors", meta)
                 history.write_jsonl(checkpoint_dir / "history.jsonl")
+            schedule.step()
             if on_epoch is not None:
                 on_epoch(record)
             if bad_epochs > config.patience:

@@ -40,7 +40,9 @@ def classification_metrics(
             auc = float(skm.roc_auc_score(y_true, probs, multi_class="ovr", labels=labels))
     except ValueError:
         auc = None
-    if auc is not None and not np.isfinite(auc):  # sklearn warns and returns nan for a missing class
+    if auc is not None and not np.isfinite(
+        auc
+    ):  # sklearn warns and returns nan for a missing class
         auc = None
     return {
         "n": int(len(y_true)),
@@ -103,6 +105,7 @@ def plot_history(epochs: list[dict], path: Path, best_epoch: int = 0) -> None:
         if best_epoch:
             ax.axvline(best_epoch, color="grey", linestyle=":", label="kept")
         ax.set_xlabel("epoch")
+        ax.set_xticks(x)
         ax.set_title(key)
         ax.legend()
     fig.tight_layout()
