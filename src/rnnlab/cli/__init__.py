@@ -63,7 +63,8 @@ def _root(
     """Recurrent neural networks on text."""
 
 
-from rnnlab.cli import classify  # noqa: E402,F401  (registers train/evaluate/predict)
+# Importing the command modules registers their commands on `app`.
+from rnnlab.cli import classify, experiment  # noqa: E402,F401
 
 
 def main() -> None:
