@@ -64,7 +64,14 @@ def _root(
 
 
 # Importing the command modules registers their commands on `app`.
-from rnnlab.cli import classify, experiment  # noqa: E402,F401
+from rnnlab.cli import (  # noqa: E402,F401
+    classify,
+    embed,
+    experiment,
+    generate,
+    seq2seq,
+    tag,
+)
 
 
 def main() -> None:
