@@ -78,6 +78,54 @@ def write_model_dir(
     return out
 
 
+def base_config(kind: str) -> dict[str, Any]:
+    """The keys every model directory's config.json starts with (format, kind, versions)."""
+    import platform
+    import time
+
+    import torch
+
+    from rnnlab import __version__
+
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "rnnlab_version": __version__,
+        "torch_version": torch.__version__,
+        "python": platform.python_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def json_writer(obj: Any) -> Callable[[Path], None]:
+    """A ``writers`` entry that writes ``obj`` as indented JSON."""
+    return lambda path: path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+
+
+def weights_writer(module) -> Callable[[Path], None]:
+    """A ``writers`` entry that writes a torch module's state dict as safetensors."""
+
+    def write(path: Path) -> None:
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+        save_file(state, str(path), metadata={"format": FORMAT})
+
+    return write
+
+
+def load_weights(module, path: Path) -> None:
+    """Load safetensors weights into ``module``; ArtifactError if they do not fit."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        module.load_state_dict(load_file(str(path)))
+    except (RuntimeError, SafetensorError, OSError) as exc:
+        raise ArtifactError(f"cannot load weights {path}: {str(exc).splitlines()[0]}") from None
+
+
 def _readable(folder: Path) -> None:
     """Give the folder and its files the usual permissions (temp files start private)."""
     umask = os.umask(0)

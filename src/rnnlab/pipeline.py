@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import __version__
 from rnnlab.artifacts import (
-    FORMAT,
-    FORMAT_VERSION,
+    base_config,
     check_output_dir,
+    json_writer,
     read_config,
+    weights_writer,
     write_model_dir,
 )
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
@@ -281,13 +280,7 @@ def train(
     }
 
     config = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "kind": KIND,
-        "rnnlab_version": __version__,
-        "torch_version": torch.__version__,
-        "python": platform.python_version(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **base_config(KIND),
         "tokenizer": TOKENIZER,
         "label_names": list(ds.label_names),
         "vocab_size": len(vocab),
@@ -307,15 +300,6 @@ def train(
         "stopped_early": history.stopped_early,
     }
 
-    def write_weights(path: Path) -> None:
-        from safetensors.torch import save_file
-
-        state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-        save_file(state, str(path), metadata={"format": FORMAT})
-
-    def write_json(obj):
-        return lambda path: path.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
-
     def write_plots(path: Path) -> None:
         from rnnlab.training.metrics import plot_confusion, plot_history
 
@@ -325,8 +309,8 @@ def train(
 
     writers = {
         "vocab.json": vocab.save,
-        "model.safetensors": write_weights,
-        "metrics.json": write_json(metrics),
+        "model.safetensors": weights_writer(net),
+        "metrics.json": json_writer(metrics),
         "history.jsonl": history.write_jsonl,
         "learning_curve.png": write_plots,
     }
