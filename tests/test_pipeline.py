@@ -338,7 +338,7 @@ def tamper(out: Path, **changes) -> None:
     [
         ({"model__hidden_size": 32}, "cannot load model from"),
         ({"vocab_size": 5}, "cannot load model from"),
-        ({"model__cell": "xyz"}, "model.cell must be rnn, lstm or gru"),
+        ({"model__cell": "xyz"}, "model.cell must be rnn, lstm, gru or none"),
         ({"text__typo": 1}, "unknown TextConfig key"),
         ({"kind": "tagger"}, "holds a 'tagger' model, expected 'classifier'"),
     ],
@@ -356,3 +356,39 @@ def test_load_rejects_inconsistent_directories(
 def test_load_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="model directory not found"):
         load1(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("padding", ["bucket", "pre", "post"])
+def test_padded_batches_follow_the_padding_setting(padding) -> None:
+    from rnnlab.pipeline import padded_batches
+
+    seqs = [[5, 6, 7], [8], [9, 10, 11, 12, 13], [14, 15]]
+    text = TextConfig(maxlen=6, padding=padding)
+    seen = []
+    for idx, ids, lens in padded_batches(seqs, text, batch_size=2):
+        for row, i in enumerate(idx):
+            seq, got = seqs[i], ids[row].tolist()
+            if padding == "bucket":
+                assert lens[row] == len(seq) and got[: len(seq)] == seq
+                assert set(got[len(seq) :]) <= {0} and ids.shape[1] == int(lens.max())
+            elif padding == "pre":
+                assert lens[row] == 6 and got == [0] * (6 - len(seq)) + seq
+            else:
+                assert lens[row] == 6 and got == seq + [0] * (6 - len(seq))
+            seen.append(int(i))
+    assert sorted(seen) == [0, 1, 2, 3]
+
+
+def test_unmasked_padding_trains_and_round_trips(tmp_path, reviews) -> None:
+    data = dataset(reviews, 200, 3)
+    cfg = configs(epochs=1)
+    text = TextConfig(maxlen=30, padding="pre", min_freq=1)
+    result = train(data, tmp_path / "m", text=text, progress=False, log=lambda m: None, **cfg)
+    clf = load1(result.out)
+    assert clf.text.padding == "pre"
+    probs = clf.predict_proba(data.texts[:7])
+    assert probs.shape == (7, 2) and np.allclose(probs.sum(axis=1), 1)
+    # the network reads the padding: the same text alone or in a batch gives the same
+    # answer only because every text is padded to maxlen, whatever the batch
+    alone = np.vstack([clf.predict_proba([t]) for t in data.texts[:7]])
+    assert np.allclose(alone, probs, atol=1e-6)

@@ -46,6 +46,10 @@ class TextConfig(_Config):
     min_freq: int = 2  # a token must occur this often in the training texts
     maxlen: int = 400  # tokens kept per text
     truncating: str = "pre"  # "pre" keeps the last maxlen tokens (Keras' default)
+    # "bucket": length-bucketed batches, padding masked (never read by the network).
+    # "pre" / "post": Keras-style, every text padded to maxlen on that side and the
+    # network reads the padding as input (no mask) -- kept to measure the padding trap.
+    padding: str = "bucket"
 
     def __post_init__(self) -> None:
         _check(self.max_vocab >= 3, "text.max_vocab", "an integer >= 3", self.max_vocab)
@@ -56,6 +60,12 @@ class TextConfig(_Config):
             "text.truncating",
             "'pre' or 'post'",
             self.truncating,
+        )
+        _check(
+            self.padding in ("bucket", "pre", "post"),
+            "text.padding",
+            "'bucket', 'pre' or 'post'",
+            self.padding,
         )
 
 
@@ -85,7 +95,8 @@ class EmbeddingConfig(_Config):
 
 @dataclass(frozen=True)
 class ModelConfig(_Config):
-    cell: str = "lstm"  # "rnn" (tanh), "lstm" or "gru"
+    cell: str = "lstm"  # "rnn" (tanh), "lstm", "gru", or "none" (order-blind baseline:
+    # pooled embeddings -> one hidden fully connected layer; no recurrence)
     hidden_size: int = 48  # H, units per direction
     num_layers: int = 2  # stacked recurrent layers
     bidirectional: bool = True  # add a backward direction
@@ -93,7 +104,12 @@ class ModelConfig(_Config):
     pooling: str = "maxmean"  # "last" (the guide's h_N), "max", "mean" or "maxmean"
 
     def __post_init__(self) -> None:
-        _check(self.cell in ("rnn", "lstm", "gru"), "model.cell", "rnn, lstm or gru", self.cell)
+        _check(
+            self.cell in ("rnn", "lstm", "gru", "none"),
+            "model.cell",
+            "rnn, lstm, gru or none",
+            self.cell,
+        )
         _check(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
         _check(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
         _check(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)

@@ -84,20 +84,50 @@ def classification_step(model, batch):
     return loss, correct, float(len(y))
 
 
+def padded_batches(
+    seqs: list[list[int]], text: TextConfig, batch_size: int, shuffle: bool = False, seed: int = 0
+):
+    """Yield ``(indices, ids (B, T), lengths (B,))`` batches as ``text.padding`` says.
+
+    ``"bucket"`` (the default): length-bucketed, post-padded to the batch's
+    longest text, true lengths (the network masks the padding). ``"pre"`` /
+    ``"post"``: Keras-style, every text padded to ``text.maxlen`` on that side and
+    every length reported as ``maxlen``, so the network reads the padding as
+    input -- the trap the guide's padding question is about.
+    """
+    import torch
+
+    from rnnlab.text import pad_sequences
+    from rnnlab.training import bucket_batches, collate
+
+    if text.padding == "bucket":
+        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        for idx in bucket_batches(lengths, batch_size, shuffle=shuffle, seed=seed):
+            ids, lens = collate(seqs, idx)
+            yield idx, ids, lens
+        return
+    order = np.random.default_rng(seed).permutation(len(seqs)) if shuffle else np.arange(len(seqs))
+    for start in range(0, len(seqs), batch_size):
+        idx = order[start : start + batch_size]
+        ids = pad_sequences([seqs[i] for i in idx], maxlen=text.maxlen, padding=text.padding)
+        yield idx, torch.from_numpy(ids), torch.full((len(idx),), text.maxlen, dtype=torch.int64)
+
+
 def _batches(
-    seqs: list[list[int]], labels: Sequence[int], batch_size: int, shuffle: bool, seed: int
+    seqs: list[list[int]],
+    labels: Sequence[int],
+    text: TextConfig,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
 ):
     import torch
 
-    from rnnlab.training import bucket_batches, collate
-
-    lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
     y = torch.as_tensor(np.asarray(labels, dtype=np.int64))
-    out = []
-    for idx in bucket_batches(lengths, batch_size, shuffle=shuffle, seed=seed):
-        ids, lens = collate(seqs, idx)
-        out.append((ids, lens, y[torch.from_numpy(idx)]))
-    return out
+    return [
+        (ids, lens, y[torch.from_numpy(idx)])
+        for idx, ids, lens in padded_batches(seqs, text, batch_size, shuffle, seed)
+    ]
 
 
 @dataclass
@@ -224,13 +254,13 @@ def train(
         embedding=None if matrix is None else torch.from_numpy(matrix),
         freeze_embedding=embedding.freeze,
     )
-    val_batches = _batches(val_seqs, val_ds.labels, 256, shuffle=False, seed=0)
+    val_batches = _batches(val_seqs, val_ds.labels, text, 256, shuffle=False, seed=0)
     checkpoint_dir = out.with_name(f"{out.name}.checkpoints")
     t0 = time.perf_counter()
     history: History = fit(
         net,
         lambda epoch: _batches(
-            train_seqs, train_ds.labels, training.batch_size, True, training.seed + epoch
+            train_seqs, train_ds.labels, text, training.batch_size, True, training.seed + epoch
         ),
         val_batches,
         classification_step,
@@ -404,13 +434,9 @@ class TextClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(N, C) class probabilities, in input order."""
-        from rnnlab.training import bucket_batches, collate
-
         seqs = encode(texts, self.vocab, self.text)
         probs = np.zeros((len(seqs), len(self.label_names)), dtype=np.float64)  # (N, C)
-        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        for idx in bucket_batches(lengths, self.batch_size):
-            ids, lens = collate(seqs, idx)
+        for idx, ids, lens in padded_batches(seqs, self.text, self.batch_size):
             logits = self._logits(ids.numpy(), lens.numpy()).astype(np.float64)  # (B, C)
             logits -= logits.max(axis=1, keepdims=True)
             e = np.exp(logits)
@@ -434,7 +460,9 @@ def load(path: str | Path | None = None, backend: str = "auto", threads: int = 0
     """Load a model directory (default: the bundled IMDB sentiment model).
 
     ``backend``: "auto" (onnxruntime when it works, else torch), "onnx" or
-    "torch". ``threads``: CPU threads for prediction (0: all cores).
+    "torch". ``threads``: CPU threads for prediction (0: all cores). A linear
+    model directory (kind "linear-classifier", see :mod:`rnnlab.linear`) gives a
+    ``LinearTextClassifier`` with the same interface (backend "numpy").
     """
     import torch
     from safetensors import SafetensorError
@@ -444,7 +472,18 @@ def load(path: str | Path | None = None, backend: str = "auto", threads: int = 0
     from rnnlab.models import SequenceClassifier
 
     path = Path(path) if path is not None else bundled_model_path()
-    config = read_config(path, kind=KIND)
+    config = read_config(path)
+    if config.get("kind") == "linear-classifier":  # bag of words / TF-IDF / NBSVM
+        from rnnlab.linear import load as load_linear
+
+        if backend not in ("auto", "numpy"):
+            raise RnnlabError(
+                f"{path} is a linear model, which runs with numpy; got backend {backend!r}, "
+                "use auto"
+            )
+        return load_linear(path, config)
+    if config.get("kind") != KIND:
+        raise ArtifactError(f"{path} holds a {config.get('kind')!r} model, expected {KIND!r}")
     try:
         text = TextConfig.from_dict(config["text"])
         model_cfg = ModelConfig.from_dict(config["model"])
@@ -494,7 +533,7 @@ def evaluate(
     """Metrics of a model on labeled data; optionally write JSON + confusion PNG to ``out``."""
     from rnnlab.training.metrics import classification_metrics, plot_confusion
 
-    clf = model if isinstance(model, TextClassifier) else load(model)
+    clf = model if hasattr(model, "predict_proba") else load(model)  # TextClassifier or linear
     ds = (
         data
         if isinstance(data, TextDataset)

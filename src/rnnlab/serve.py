@@ -37,7 +37,7 @@ def create_app(model) -> Any:
         return {
             "labels": model.label_names,
             "backend": model.backend,
-            "model": config.get("model"),
+            "model": config.get("model") or config.get("model_type"),  # recurrent / linear
             "rnnlab_version": config.get("rnnlab_version"),
             "path": str(model.path),
         }

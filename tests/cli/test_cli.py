@@ -305,7 +305,7 @@ TRAIN_CASES = {
     ),
     "bad cell": (
         ["--data", "{three}", "--cell", "xyz"],
-        ["model.cell must be rnn, lstm or gru, got 'xyz'"],
+        ["model.cell must be rnn, lstm, gru or none, got 'xyz'"],
     ),
     "zero layers": (
         ["--data", "{three}", "--layers", "0"],

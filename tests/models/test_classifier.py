@@ -101,3 +101,21 @@ def test_dropout_only_in_training_mode() -> None:
         assert torch.equal(net(ids, lengths), net(ids, lengths))
         net.train()
         assert not torch.equal(net(ids, lengths), net(ids, lengths))
+
+
+def test_order_blind_baseline_ignores_word_order_and_padding() -> None:
+    torch.manual_seed(0)
+    cfg = ModelConfig(cell="none", hidden_size=8, pooling="mean", dropout=0.0)
+    net = SequenceClassifier(cfg, vocab_size=20, embedding_dim=6, num_classes=2).eval()
+    assert net.rnn is None
+    ids = torch.tensor([[3, 4, 5, 6, 0, 0]])
+    shuffled = torch.tensor([[6, 5, 3, 4, 0, 0]])
+    padded_more = torch.tensor([[3, 4, 5, 6, 0, 0, 0, 0, 0]])
+    lengths = torch.tensor([4])
+    out = net(ids, lengths)
+    assert out.shape == (1, 2)
+    torch.testing.assert_close(net(shuffled, lengths), out)
+    torch.testing.assert_close(net(padded_more, lengths), out)
+    # ...while a recurrent model does read the order
+    rnn = SequenceClassifier(ModelConfig(dropout=0.0), 20, 6, 2).eval()
+    assert not torch.allclose(rnn(ids, lengths), rnn(shuffled, lengths))

@@ -21,9 +21,18 @@ SECTIONS = {
 }
 
 
-def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
-    """Configs from defaults, then a JSON file, then explicit flags (``None`` = not given)."""
-    data: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+def build_configs(
+    config_file: Path | None,
+    overrides: dict[str, dict[str, Any]],
+    sections: dict[str, type] | None = None,
+):
+    """Configs from defaults, then a JSON file, then explicit flags (``None`` = not given).
+
+    ``sections`` defaults to the recurrent model's (text, embedding, model,
+    train); ``rnnlab train`` adds ``linear`` (see ``LinearConfig``).
+    """
+    sections = SECTIONS if sections is None else sections
+    data: dict[str, dict[str, Any]] = {name: {} for name in sections}
     if config_file is not None:
         try:
             loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
@@ -33,11 +42,11 @@ def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]
             raise RnnlabError(f"config file {config_file} is not valid JSON: {exc}") from None
         if not isinstance(loaded, dict):
             raise RnnlabError(f"config file {config_file} must hold a JSON object")
-        unknown = sorted(set(loaded) - set(SECTIONS))
+        unknown = sorted(set(loaded) - set(sections))
         if unknown:
             raise RnnlabError(
                 f"config file {config_file}: unknown section(s) {', '.join(unknown)}; "
-                f"known: {', '.join(SECTIONS)}"
+                f"known: {', '.join(sections)}"
             )
         for name, values in loaded.items():
             if not isinstance(values, dict):
@@ -46,9 +55,23 @@ def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]
     for name, values in overrides.items():
         data[name].update({k: v for k, v in values.items() if v is not None})
     try:
-        return {name: cls.from_dict(data[name]) for name, cls in SECTIONS.items()}
+        return {name: cls.from_dict(data[name]) for name, cls in sections.items()}
     except TypeError as exc:
         raise RnnlabError(f"bad configuration value: {exc}") from None
+
+
+# Flags of `train` whose name differs from their config key (section, key).
+_FLAG_NAMES = {
+    ("embedding", "source"): "--embedding",
+    ("embedding", "dim"): "--embedding-dim",
+    ("embedding", "algorithm"): "--w2v-algorithm",
+    ("embedding", "window"): "--w2v-window",
+    ("embedding", "epochs"): "--w2v-epochs",
+    ("embedding", "freeze"): "--freeze-embedding/--tune-embedding",
+    ("model", "num_layers"): "--layers",
+    ("model", "hidden_size"): "--hidden",
+    ("model", "bidirectional"): "--bidirectional/--unidirectional",
+}
 
 
 @app.command()
@@ -62,6 +85,13 @@ def train(
         "folder, or a CSV/TSV/JSONL file with text and label columns.",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
+    model_type: str = typer.Option(
+        "recurrent",
+        "--model",
+        help="recurrent (Word2Vec + RNN/LSTM/GRU), or a linear baseline: bow-logreg "
+        "(word counts + logistic regression), tfidf-logreg (the guide's TF-IDF + logistic "
+        "regression) or nbsvm (Wang & Manning's NB-weighted uni+bigrams).",
+    ),
     text_col: str = typer.Option("text", help="Text column of a CSV/TSV/JSONL file."),
     label_col: str = typer.Option("label", help="Label column (strings or integers)."),
     test_data: str | None = typer.Option(
@@ -70,7 +100,8 @@ def train(
     ),
     config: Path | None = typer.Option(
         None,
-        help="JSON file with sections text, embedding, model, train; explicit flags override it.",
+        help="JSON file with sections text, embedding, model, train (recurrent) or linear, "
+        "train (linear models); explicit flags override it.",
     ),
     cell: str | None = typer.Option(None, help="Recurrent cell: lstm, gru or rnn. (default: lstm)"),
     layers: int | None = typer.Option(None, help="Stacked recurrent layers. (default: 2)"),
@@ -100,6 +131,12 @@ def train(
     min_freq: int | None = typer.Option(None, help="Minimum token count. (default: 2)"),
     maxlen: int | None = typer.Option(None, help="Tokens kept per text. (default: 400)"),
     truncating: str | None = typer.Option(None, help="pre (keep the end) or post. (default: pre)"),
+    padding: str | None = typer.Option(
+        None,
+        help="bucket (length buckets, padding masked), or pre/post: Keras-style padding to "
+        "--maxlen that the network reads (no mask), to measure the padding trap. "
+        "(default: bucket)",
+    ),
     epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping). (default: 5)"),
     batch_size: int | None = typer.Option(None, help="Batch size. (default: 32)"),
     lr: float | None = typer.Option(None, help="Adam learning rate. (default: 0.002)"),
@@ -118,6 +155,18 @@ def train(
     seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all. (default: 0)"),
     cache_dir: Path | None = typer.Option(None, help="Download cache. (default: ~/.cache/rnnlab)"),
+    ngrams: str | None = typer.Option(
+        None, help="Linear models: word n-gram sizes, e.g. 1-2 or 1. (default: 1-2)"
+    ),
+    max_features: int | None = typer.Option(
+        None, help="Linear models: keep the most frequent terms, 0 = all. (default: 400000)"
+    ),
+    c: float | None = typer.Option(
+        None,
+        "--C",
+        help="Linear models: inverse regularisation strength. "
+        "(default: bow-logreg 0.1, tfidf-logreg 30, nbsvm 0.1)",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
 ) -> None:
     """Train a sentiment (text classification) model and write its model directory.
@@ -125,47 +174,88 @@ def train(
     Defaults are the guide's recipe: Word2Vec (CBOW) trained on the training
     reviews, then a 2-layer bidirectional LSTM; the epoch is chosen on a
     validation split carved from the training data.
+
+    --model bow-logreg|tfidf-logreg|nbsvm trains a linear baseline instead
+    (seconds, not minutes) with the same data options and model directory;
+    its settings are --ngrams, --max-features, --C or the config file's
+    "linear" section.
     """
+    from rnnlab.models.linear import KINDS, LinearConfig
     from rnnlab.pipeline import train as run
 
-    cfg = build_configs(
-        config,
-        {
-            "text": {
-                "max_vocab": max_vocab,
-                "min_freq": min_freq,
-                "maxlen": maxlen,
-                "truncating": truncating,
-            },
-            "embedding": {
-                "source": embedding,
-                "dim": embedding_dim,
-                "algorithm": w2v_algorithm,
-                "window": w2v_window,
-                "epochs": w2v_epochs,
-                "freeze": freeze_embedding,
-            },
-            "model": {
-                "cell": cell,
-                "num_layers": layers,
-                "hidden_size": hidden,
-                "bidirectional": bidirectional,
-                "dropout": dropout,
-                "pooling": pooling,
-            },
-            "train": {
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "lr": lr,
-                "lr_decay": lr_decay,
-                "clip_norm": clip_norm,
-                "patience": patience,
-                "val_fraction": val_fraction,
-                "seed": seed,
-                "threads": threads,
-            },
+    if model_type != "recurrent" and model_type not in KINDS:
+        raise RnnlabError(f"--model must be recurrent, {', '.join(KINDS)}; got {model_type!r}")
+    linear_flags = {
+        "ngram_range": _parse_ngrams(ngrams) if ngrams is not None else None,
+        "max_features": max_features,
+        "C": c,
+    }
+    overrides = {
+        "text": {
+            "max_vocab": max_vocab,
+            "min_freq": min_freq,
+            "maxlen": maxlen,
+            "truncating": truncating,
+            "padding": padding,
         },
-    )
+        "embedding": {
+            "source": embedding,
+            "dim": embedding_dim,
+            "algorithm": w2v_algorithm,
+            "window": w2v_window,
+            "epochs": w2v_epochs,
+            "freeze": freeze_embedding,
+        },
+        "model": {
+            "cell": cell,
+            "num_layers": layers,
+            "hidden_size": hidden,
+            "bidirectional": bidirectional,
+            "dropout": dropout,
+            "pooling": pooling,
+        },
+        "train": {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "clip_norm": clip_norm,
+            "patience": patience,
+            "val_fraction": val_fraction,
+            "seed": seed,
+            "threads": threads,
+        },
+    }
+    flags = {"--ngrams": ngrams, "--max-features": max_features, "--C": c}
+    if model_type == "recurrent":
+        given = [name for name, v in flags.items() if v is not None]
+        if given:
+            raise RnnlabError(
+                f"{', '.join(given)} apply to linear models only; add --model nbsvm "
+                "(or bow-logreg, tfidf-logreg)"
+            )
+    else:
+        recurrent_only = sorted(
+            _FLAG_NAMES.get((section, key), f"--{key.replace('_', '-')}")
+            for section, values in overrides.items()
+            for key, v in values.items()
+            if v is not None and not (section == "train" and key in ("val_fraction", "seed"))
+        )
+        if recurrent_only:
+            raise RnnlabError(
+                f"--model {model_type} is a linear model; {', '.join(recurrent_only)} apply to "
+                "--model recurrent only (linear options: --ngrams, --max-features, --C)"
+            )
+        return _train_linear(
+            model_type, data, out, config, linear_flags, val_fraction, seed,
+            text_col, label_col, test_data, cache_dir, quiet,
+        )  # fmt: skip
+    cfg = build_configs(config, overrides, {**SECTIONS, "linear": LinearConfig})
+    if _nondefault_sections(config, ("linear",)):
+        raise RnnlabError(
+            f"config file {config}: section 'linear' applies to linear models; "
+            "add --model nbsvm (or bow-logreg, tfidf-logreg)"
+        )
     result = run(
         data,
         out,
@@ -180,11 +270,70 @@ def train(
         progress=not quiet and sys.stderr.isatty(),
         log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
     )
+    _report(result)
+
+
+def _report(result) -> None:
     for split in ("validation", "test"):
         if split in result.metrics:
             m = result.metrics[split]
             typer.echo(f"{split}: accuracy {m['accuracy']:.4f}  f1 {m['f1']:.4f}  n {m['n']}")
     typer.echo(f"model: {result.out}")
+
+
+def _parse_ngrams(value: str) -> list[int]:
+    """``"1-2"`` -> [1, 2]; ``"2"`` -> [2, 2]."""
+    parts = value.split("-")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (1, 2):
+        raise RnnlabError(f"--ngrams must look like 1-2 or 1, got {value!r}")
+    return [nums[0], nums[-1]]
+
+
+def _train_linear(
+    kind, data, out, config, flags, val_fraction, seed, text_col, label_col, test_data,
+    cache_dir, quiet,
+) -> None:  # fmt: skip
+    """``rnnlab train --model bow-logreg|tfidf-logreg|nbsvm``."""
+    from rnnlab.linear import train as run
+    from rnnlab.models.linear import LinearConfig
+
+    cfg = build_configs(
+        config,
+        {"linear": flags, "train": {"val_fraction": val_fraction, "seed": seed}},
+        {**SECTIONS, "linear": LinearConfig},
+    )
+    ignored = _nondefault_sections(config, ("text", "embedding", "model"))
+    if ignored:
+        raise RnnlabError(
+            f"config file {config}: section(s) {', '.join(ignored)} apply to --model recurrent "
+            f"only; --model {kind} reads 'linear' and 'train'"
+        )
+    train_cfg = cfg["train"]
+    result = run(
+        data,
+        out,
+        kind,
+        cfg["linear"],
+        val_fraction=train_cfg.val_fraction,
+        seed=train_cfg.seed,
+        text_col=text_col,
+        label_col=label_col,
+        test_data=test_data,
+        cache_dir=cache_dir,
+        log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
+    )
+    _report(result)
+
+
+def _nondefault_sections(config: Path | None, names: tuple[str, ...]) -> list[str]:
+    if config is None:
+        return []
+    loaded = json.loads(Path(config).read_text(encoding="utf-8"))
+    return [name for name in names if loaded.get(name)]
 
 
 @app.command()
@@ -226,7 +375,8 @@ def evaluate(
         f"{metrics['f1']:.4f}  roc_auc {auc}"
     )
     names = metrics["labels"]
-    width = max(len(n) for n in names) + 2
+    cells = [str(v) for row in metrics["confusion_matrix"] for v in row]
+    width = max(len(n) for n in [*names, *cells]) + 2  # 25,000 reviews need 5 digits
     typer.echo("confusion matrix (rows: true, columns: predicted)")
     typer.echo(" " * width + "".join(f"{n:>{width}}" for n in names))
     for name, row in zip(names, metrics["confusion_matrix"], strict=True):

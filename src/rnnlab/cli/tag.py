@@ -1,1 +1,272 @@
-"""Placeholder: filled in by the tag work."""
+"""``rnnlab tag train | evaluate | predict``: the many-to-many aligned sequence tagger."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from rnnlab.cli import app, friendly
+from rnnlab.errors import RnnlabError
+
+tag_app = typer.Typer(
+    name="tag",
+    help="Part-of-speech tagging (many-to-many aligned: one tag per token) with a BiLSTM "
+    "over word and character embeddings, trained on CoNLL-U treebanks (Universal Dependencies).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(tag_app, name="tag")
+
+
+def build_tagger_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
+    """(TaggerConfig, TrainConfig) from the tagger defaults, a JSON file, then flags.
+
+    The file holds the sections ``model`` (TaggerConfig keys) and ``train``
+    (TrainConfig keys); unknown sections and keys are rejected.
+    """
+    from rnnlab.models.tagger import TaggerConfig
+    from rnnlab.tagging import DEFAULT_TRAINING
+
+    data: dict[str, dict[str, Any]] = {"model": {}, "train": DEFAULT_TRAINING.to_dict()}
+    if config_file is not None:
+        try:
+            loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RnnlabError(f"config file not found: {config_file}") from None
+        except json.JSONDecodeError as exc:
+            raise RnnlabError(f"config file {config_file} is not valid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise RnnlabError(f"config file {config_file} must hold a JSON object")
+        unknown = sorted(set(loaded) - set(data))
+        if unknown:
+            raise RnnlabError(
+                f"config file {config_file}: unknown section(s) {', '.join(unknown)}; "
+                "known: model, train"
+            )
+        for name, values in loaded.items():
+            if not isinstance(values, dict):
+                raise RnnlabError(f"config file {config_file}: section {name!r} must be an object")
+            data[name].update(values)
+    for name, values in overrides.items():
+        data[name].update({k: v for k, v in values.items() if v is not None})
+    from rnnlab.config import TrainConfig
+
+    try:
+        return TaggerConfig.from_dict(data["model"]), TrainConfig.from_dict(data["train"])
+    except TypeError as exc:
+        raise RnnlabError(f"bad configuration value: {exc}") from None
+
+
+def _source(path: str, split: str) -> str | tuple[str, str]:
+    """A CLI path: an archive is read at ``split``, a .conllu file as it is."""
+    p = Path(path).expanduser()
+    return (path, split) if p.is_file() and tarfile.is_tarfile(p) else path
+
+
+@tag_app.command("train")
+@friendly
+def train(
+    data: str | None = typer.Option(
+        None,
+        "--data",
+        "-d",
+        help="A UD archive (.tar.gz): its train, dev and test splits are used.",
+    ),
+    train_file: str | None = typer.Option(
+        None, "--train", help="Training treebank: a .conllu file (or an archive: its train split)."
+    ),
+    dev_file: str | None = typer.Option(
+        None, "--dev", help="Dev treebank for early stopping (.conllu, or an archive's dev split)."
+    ),
+    test_file: str | None = typer.Option(
+        None, "--test", help="Test treebank, evaluated once after training (optional)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
+    config: Path | None = typer.Option(
+        None, help="JSON file with sections model and train; explicit flags override it."
+    ),
+    cell: str | None = typer.Option(None, help="Recurrent cell: lstm, gru or rnn. (default: lstm)"),
+    hidden: int | None = typer.Option(None, help="Hidden units per direction. (default: 128)"),
+    layers: int | None = typer.Option(None, help="Stacked recurrent layers. (default: 1)"),
+    char: bool | None = typer.Option(
+        None,
+        "--char/--no-char",
+        help="Character encoder for rare and unknown words. (default: --char)",
+    ),
+    char_encoder: str | None = typer.Option(
+        None, help="cnn or lstm (character BiLSTM). (default: cnn)"
+    ),
+    word_dropout: float | None = typer.Option(
+        None, help="Training: chance a known word is read as <unk>. (default: 0)"
+    ),
+    dropout: float | None = typer.Option(None, help="Dropout rate. (default: 0.33)"),
+    epochs: int | None = typer.Option(None, help="Maximum epochs (early stopping). (default: 10)"),
+    batch_size: int | None = typer.Option(None, help="Sentences per batch. (default: 64)"),
+    lr: float | None = typer.Option(None, help="Adam learning rate. (default: 0.003)"),
+    patience: int | None = typer.Option(
+        None, help="Worse-than-best dev epochs tolerated before stopping. (default: 2)"
+    ),
+    seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
+    threads: int | None = typer.Option(None, help="CPU threads, 0 = all. (default: 0)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
+) -> None:
+    """Train a part-of-speech tagger on CoNLL-U treebanks and write its model directory.
+
+    Give either --data ARCHIVE (a UD release: train, dev and test splits) or
+    --train and --dev files (plus --test to report on). Dev chooses the epoch;
+    test is evaluated once at the end. Example:
+
+        rnnlab tag train --data ud_english_ewt_v2.15.tar.gz --out models/pos --threads 1
+    """
+    from rnnlab.tagging import train_tagger
+
+    if data is not None and (train_file or dev_file or test_file):
+        raise RnnlabError("give --data ARCHIVE or --train/--dev/--test files, not both")
+    if data is not None:
+        if not Path(data).expanduser().exists():
+            raise RnnlabError(f"treebank not found: {data}")
+        train_src, dev_src, test_src = (data, "train"), (data, "dev"), (data, "test")
+    else:
+        if train_file is None or dev_file is None:
+            raise RnnlabError(
+                "training needs --train and --dev treebanks (or --data ARCHIVE with all splits)"
+            )
+        train_src, dev_src = _source(train_file, "train"), _source(dev_file, "dev")
+        test_src = None if test_file is None else _source(test_file, "test")
+    model_cfg, train_cfg = build_tagger_configs(
+        config,
+        {
+            "model": {
+                "cell": cell,
+                "hidden_size": hidden,
+                "num_layers": layers,
+                "char": char,
+                "char_encoder": char_encoder,
+                "word_dropout": word_dropout,
+                "dropout": dropout,
+            },
+            "train": {
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "lr": lr,
+                "patience": patience,
+                "seed": seed,
+                "threads": threads,
+            },
+        },
+    )
+    result = train_tagger(
+        train_src,
+        dev_src,
+        test_src,
+        out=out,
+        model=model_cfg,
+        training=train_cfg,
+        progress=not quiet and sys.stderr.isatty(),
+        log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
+    )
+    for split in ("dev", "test"):
+        if split in result.metrics:
+            m = result.metrics[split]
+            oov = m["oov"]["accuracy"]
+            typer.echo(
+                f"{split}: accuracy {m['accuracy']:.4f}  unknown words "
+                f"{'n/a' if oov is None else f'{oov:.4f}'} ({m['oov']['n']})  "
+                f"tokens {m['n_tokens']}"
+            )
+    typer.echo(f"model: {result.out}")
+
+
+@tag_app.command("evaluate")
+@friendly
+def evaluate(
+    model: Path = typer.Argument(..., help="Tagger model directory written by `rnnlab tag train`."),
+    data: str = typer.Option(..., "--data", "-d", help="A .conllu file or a UD archive."),
+    split: str | None = typer.Option(
+        None, help="Split of an archive: train, dev or test (required for an archive)."
+    ),
+    out: Path | None = typer.Option(None, help="Folder for metrics.json and confusion_matrix.png."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Token accuracy, unknown-word accuracy, per-tag F1 and the most confused tags."""
+    from rnnlab.tagging import evaluate_tagger
+
+    p = Path(data).expanduser()
+    if split is None and p.is_file() and tarfile.is_tarfile(p):
+        raise RnnlabError(f"{data} is an archive; pass --split train, dev or test")
+    m = evaluate_tagger(model, data, split=split, out=out)
+    if as_json:
+        typer.echo(json.dumps(m, indent=2))
+        return
+    oov = m["oov"]["accuracy"]
+    typer.echo(
+        f"sentences {m['n_sentences']}  tokens {m['n_tokens']}  accuracy {m['accuracy']:.4f}  "
+        f"unknown words {'n/a' if oov is None else f'{oov:.4f}'} "
+        f"({m['oov']['n']}, {m['oov']['share']:.1%})  macro F1 {m['macro_f1']:.4f}"
+    )
+    typer.echo(f"{'tag':<8}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    for name, r in m["per_tag"].items():
+        typer.echo(
+            f"{name:<8}{r['precision']:>10.4f}{r['recall']:>10.4f}{r['f1']:>10.4f}"
+            f"{r['support']:>10}"
+        )
+    if m["confused"]:
+        typer.echo("most confused (true -> predicted: count)")
+        for c in m["confused"]:
+            typer.echo(f"  {c['true']} -> {c['predicted']}: {c['count']}")
+    if out is not None:
+        typer.echo(f"wrote {out / 'metrics.json'} and {out / 'confusion_matrix.png'}")
+
+
+@tag_app.command("predict")
+@friendly
+def predict(
+    model: Path = typer.Argument(..., help="Tagger model directory."),
+    texts: list[str] | None = typer.Argument(
+        None, help="Sentences to tag (raw text; tokenized by rnnlab, case kept)."
+    ),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="Sentences to tag, one per line; - is stdin."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help='Print one {"tokens": [...], "tags": [...]} object per sentence.'
+    ),
+) -> None:
+    """Tag raw sentences: prints token/TAG pairs, one sentence per line.
+
+    Sentences come from the arguments, from --file, or from standard input
+    (one per line) when neither is given. Example:
+
+        rnnlab tag predict models/pos "I want to book a flight."
+    """
+    from rnnlab.cli.classify import _read_inputs
+    from rnnlab.tagging import load_tagger
+
+    texts = list(texts or [])
+    if texts and file is not None:
+        raise RnnlabError("give sentences as arguments or with --file, not both")
+    if not texts:
+        if file is None and sys.stdin.isatty():
+            raise RnnlabError(
+                "no sentence to tag: pass TEXT arguments, --file PATH, or pipe text on "
+                "standard input"
+            )
+        texts = _read_inputs(file, None)
+        if not texts:
+            raise RnnlabError("no sentence to tag: the input is empty")
+    tagger = load_tagger(model)
+    for pairs in tagger.tag_texts(texts):
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {"tokens": [t for t, _ in pairs], "tags": [g for _, g in pairs]},
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            typer.echo(" ".join(f"{t}/{g}" for t, g in pairs))

@@ -8,6 +8,11 @@ The pipeline that turns reviews into what an RNN reads::
     x, lengths = pad_sequences(ids, maxlen=200, return_lengths=True)   # (N, 200) int64
 
 An embedding layer then maps each id to a vector.
+
+Or a whole text as one vector, word order ignored (the linear baselines)::
+
+    X = BagOfWords(ngram_range=(1, 2)).fit_transform(train_texts)   # (N, V) sparse counts
+    X = TfIdf().fit_transform(train_texts)   # the guide's TF * log(N / (df + 1))
 """
 
 from __future__ import annotations
@@ -17,12 +22,24 @@ from rnnlab.text.tokenize import tokenize
 from rnnlab.text.vocab import OOV, OOV_TOKEN, PAD, PAD_TOKEN, Vocab
 
 __all__ = [
+    "BagOfWords",
     "OOV",
     "OOV_TOKEN",
     "PAD",
     "PAD_TOKEN",
+    "TfIdf",
     "Vocab",
     "encode_texts",
     "pad_sequences",
     "tokenize",
 ]
+
+
+def __getattr__(name: str):
+    # BagOfWords and TfIdf import scikit-learn: loaded on first use only, so that
+    # `import rnnlab.text` (and the CLI) stays fast.
+    if name in ("BagOfWords", "TfIdf"):
+        from rnnlab.text import vectorize
+
+        return getattr(vectorize, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,7 +38,7 @@ _WORD = r"[\w\u0300-\u036f]+"
 _TOKEN_RE = re.compile(rf"{_WORD}(?:(?:'|(?<=\d)[.,](?=\d)){_WORD})*|\S")
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, lowercase: bool = True) -> list[str]:
     """Split a text into lowercase word and punctuation tokens.
 
     The rules, applied in this order:
@@ -69,6 +69,10 @@ def tokenize(text: str) -> list[str]:
     ----------
     text : str
         One document, e.g. a review.
+    lowercase : bool, default True
+        Apply step 3's :meth:`str.lower`; ``False`` keeps the original case
+        (a tagger reads ``Apple`` and ``apple`` differently). The tokens are
+        otherwise the same.
 
     Returns
     -------
@@ -96,7 +100,9 @@ def tokenize(text: str) -> list[str]:
         )
     text = _TAG_RE.sub(" ", text)
     text = html.unescape(text)
-    text = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
+    text = unicodedata.normalize("NFC", text)
+    if lowercase:
+        text = unicodedata.normalize("NFC", text.lower())
     if "\u2019" in text or "\u2018" in text:
         text = text.replace("\u2019", "'").replace("\u2018", "'")
     if "_" in text:

@@ -1,0 +1,226 @@
+"""Linear baselines end to end: fit, measure, save, load.
+
+The same steps as :mod:`rnnlab.pipeline` with a bag-of-words model in place of
+the recurrent network (no embeddings, no epochs)::
+
+    from rnnlab.linear import train, train_linear
+    result = train("imdb", out="models/nbsvm", kind="nbsvm")   # model directory
+    rnnlab.load("models/nbsvm").predict(["A wonderful film."])
+
+    # in memory, e.g. for a benchmark: figures and timings, nothing written
+    res = train_linear("tfidf-logreg", train_ds, test_dataset=test_ds)
+    res.metrics["test"]["accuracy"], res.timings["fit_seconds"]
+
+A stratified validation split is carved from the training data (as for the
+recurrent models) and only measured; the test data is never used to fit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnlab.artifacts import base_config, check_output_dir, json_writer, write_model_dir
+from rnnlab.data import TextDataset, load_dataset, train_val_split
+from rnnlab.errors import RnnlabError
+from rnnlab.models.linear import KINDS, LinearConfig, LinearTextClassifier, check_kind
+
+KIND = "linear-classifier"  # config.json "kind"; the recipe is in "model_type"
+
+__all__ = ["KIND", "KINDS", "LinearResult", "load", "train", "train_linear"]
+
+
+@dataclass
+class LinearResult:
+    """What :func:`train_linear` produced.
+
+    ``metrics`` has "validation" and, when test data was given, "test"
+    (:func:`rnnlab.training.metrics.classification_metrics`). ``timings``:
+    ``fit_seconds`` (vectorizer + linear model, the training texts only),
+    ``validation_seconds``, ``test_seconds`` and ``test_reviews_per_second``
+    (prediction from raw text). ``n_train``/``n_validation`` count texts.
+    """
+
+    classifier: LinearTextClassifier
+    metrics: dict[str, Any]
+    timings: dict[str, float]
+    n_train: int
+    n_validation: int
+    config: LinearConfig
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_parameters(self) -> int:
+        return self.classifier.n_parameters
+
+    @property
+    def n_features(self) -> int:
+        return self.classifier.n_features
+
+
+def train_linear(
+    kind: str,
+    train_dataset: TextDataset,
+    config: LinearConfig | None = None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    test_dataset: TextDataset | None = None,
+    log=print,
+) -> LinearResult:
+    """Fit a linear classifier on a validation-split training set and measure it.
+
+    Parameters
+    ----------
+    kind : {"bow-logreg", "tfidf-logreg", "nbsvm"}
+    train_dataset : TextDataset
+        Labeled texts; ``val_fraction`` of them (stratified, seeded) are held
+        out for validation metrics, the rest fit the model.
+    config : LinearConfig, optional
+        ``None`` fields take the kind's defaults (see ``LinearConfig``).
+    test_dataset : TextDataset, optional
+        Measured once after fitting; its label names must match.
+    log : callable
+        Receives one-line progress messages.
+    """
+    from rnnlab.training.metrics import classification_metrics
+
+    check_kind(kind)
+    cfg = (config or LinearConfig()).resolve(kind)
+    ds = train_dataset
+    if not ds.is_labeled:
+        raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
+    if len(ds.label_names) < 2:
+        raise RnnlabError(f"{ds.source}: training needs at least two classes")
+    if test_dataset is not None and list(test_dataset.label_names) != list(ds.label_names):
+        raise RnnlabError(
+            f"test data {test_dataset.source} has labels {test_dataset.label_names}, "
+            f"training data has {ds.label_names}; use the same label set"
+        )
+    train_ds, val_ds = train_val_split(ds, val_fraction, seed)
+    log(
+        f"data: {len(train_ds)} train / {len(val_ds)} validation texts, "
+        f"classes {', '.join(ds.label_names)}"
+    )
+    t0 = time.perf_counter()
+    clf = LinearTextClassifier.fit(
+        kind, train_ds.texts, train_ds.labels, ds.label_names, cfg, seed=seed
+    )
+    fit_seconds = time.perf_counter() - t0
+    log(f"{kind}: {clf.n_features} features, fitted in {fit_seconds:.1f} s")
+
+    timings: dict[str, float] = {"fit_seconds": round(fit_seconds, 2)}
+    t0 = time.perf_counter()
+    metrics: dict[str, Any] = {
+        "validation": classification_metrics(
+            np.asarray(val_ds.labels), clf.predict_proba(val_ds.texts), ds.label_names
+        )
+    }
+    timings["validation_seconds"] = round(time.perf_counter() - t0, 2)
+    if test_dataset is not None:
+        log(f"evaluating on {len(test_dataset)} held-out texts ({test_dataset.source})")
+        t0 = time.perf_counter()
+        probs = clf.predict_proba(test_dataset.texts)
+        seconds = time.perf_counter() - t0
+        metrics["test"] = classification_metrics(
+            np.asarray(test_dataset.labels), probs, ds.label_names
+        )
+        timings["test_seconds"] = round(seconds, 2)
+        timings["test_reviews_per_second"] = round(len(test_dataset) / max(seconds, 1e-9), 1)
+    return LinearResult(clf, metrics, timings, len(train_ds), len(val_ds), cfg)
+
+
+def train(
+    data: str | Path | TextDataset = "imdb",
+    out: str | Path = "model",
+    kind: str = "nbsvm",
+    linear: LinearConfig | None = None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    text_col: str = "text",
+    label_col: str = "label",
+    test_data: str | Path | TextDataset | None = None,
+    cache_dir: str | Path | None = None,
+    log=print,
+):
+    """Train a linear classifier and write its model directory.
+
+    Same data handling and directory layout as :func:`rnnlab.pipeline.train`
+    (config.json, vocab.json, model.safetensors, metrics.json,
+    confusion_matrix.png); ``config["kind"]`` is ``"linear-classifier"`` and
+    ``config["model_type"]`` the recipe. Returns a
+    :class:`rnnlab.pipeline.TrainResult` (history empty, best_epoch 0).
+    """
+    from rnnlab.pipeline import TrainResult, _dataset_sha, _load_test, _peak_rss_mb
+
+    check_kind(kind)
+    start = time.perf_counter()
+    out = check_output_dir(out)
+    ds = (
+        data
+        if isinstance(data, TextDataset)
+        else load_dataset(
+            data, text_col=text_col, label_col=label_col, split="train", cache_dir=cache_dir
+        )
+    )
+    if not ds.is_labeled:
+        raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
+    test_ds = _load_test(data, test_data, text_col, label_col, cache_dir, ds.label_names)
+    res = train_linear(kind, ds, linear, val_fraction, seed, test_dataset=test_ds, log=log)
+    clf, metrics = res.classifier, res.metrics
+    if "test" in metrics:
+        metrics["test"]["data_sha256"] = _dataset_sha(test_ds)
+    seconds = time.perf_counter() - start
+    metrics["timing"] = {
+        "total_seconds": round(seconds, 1),
+        **res.timings,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    config = {
+        **base_config(KIND),
+        "model_type": kind,
+        "tokenizer": "rnnlab.tokenize/1",
+        "label_names": list(ds.label_names),
+        "n_features": clf.n_features,
+        "n_parameters": clf.n_parameters,
+        "linear": _jsonable(res.config.to_dict()),
+        "vectorizer": clf.vectorizer_params(),
+        "train": {"val_fraction": val_fraction, "seed": seed},
+        "data": {
+            "source": str(ds.source),
+            "sha256": _dataset_sha(ds),
+            "n_train": res.n_train,
+            "n_validation": res.n_validation,
+        },
+    }
+
+    def write_confusion(path: Path) -> None:
+        from rnnlab.training.metrics import plot_confusion
+
+        plot_confusion(metrics["test" if "test" in metrics else "validation"], path)
+
+    writers = {
+        "vocab.json": clf.write_vocab,
+        "model.safetensors": clf.write_weights,
+        "metrics.json": json_writer(metrics),
+        "confusion_matrix.png": write_confusion,
+    }
+    write_model_dir(out, config, writers)
+    log(f"saved {out}")
+    return TrainResult(out, metrics, [], seconds, 0)
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def load(path: str | Path, config: dict[str, Any] | None = None) -> LinearTextClassifier:
+    """Load a linear model directory (``rnnlab.load`` calls this for kind "linear-classifier")."""
+    from rnnlab.artifacts import read_config
+
+    path = Path(path)
+    config = config if config is not None else read_config(path, kind=KIND)
+    return LinearTextClassifier.load(path, config)
