@@ -9,7 +9,10 @@ classifier's mean P(pos) per requested rating. Samples are drawn with
 contrastive guidance 1.5 (the library default); the shares of plain samples
 (guidance 0) are reported beside them. Prints a table, writes JSON.
 
-    nice -n 5 .venv/bin/python benchmarks/generator.py                 # full run, ~25-30 min
+    nice -n 5 .venv/bin/python benchmarks/generator.py                 # full run, ~30 min
+    nice -n 5 .venv/bin/python benchmarks/generator.py --no-every-step \
+        --out benchmarks/results/generator_model_init_only \
+        --json benchmarks/results/generator_init_only.json             # the ablation
     .venv/bin/python benchmarks/generator.py --max-train 500 --test-limit 200 --n 40 \\
         --out /tmp/gen_smoke --json /tmp/gen_smoke.json               # smoke, ~1 min
     .venv/bin/python benchmarks/generator.py --model benchmarks/results/generator_model
@@ -85,8 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--every-step",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="also feed the condition at every input step",
+        default=True,
+        help="also feed the condition at every input step (--no-every-step: initial state only)",
     )
     p.add_argument(
         "--rating", action=argparse.BooleanOptionalAction, default=True, help="condition on rating"

@@ -52,7 +52,10 @@ def corpus(n: int = 400, seed: int = 0) -> TextDataset:
 
 TEXT = TextConfig(max_vocab=100, min_freq=1, maxlen=20, truncating="post")
 TRAIN = TrainConfig(epochs=4, batch_size=16, lr=1e-2, threads=1, val_fraction=0.1)
-SMALL = GeneratorConfig(embed_dim=16, hidden_size=32, condition_dim=8, use_rating=True)
+# the pure one-to-many model: the condition only sets the initial state
+SMALL = GeneratorConfig(
+    embed_dim=16, hidden_size=32, condition_dim=8, use_rating=True, condition_every_step=False
+)
 
 
 @pytest.fixture(scope="module")

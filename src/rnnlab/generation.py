@@ -437,7 +437,7 @@ def train_generator(
     log : callable
         Receives one-line progress messages.
     """
-    from rnnlab.pipeline import _dataset_sha, _load_test, _peak_rss_mb
+    from rnnlab.pipeline import dataset_sha256, load_test_data, peak_rss_mb
     from rnnlab.training import fit, seed_everything, set_threads
 
     text = text or default_text_config()
@@ -460,7 +460,7 @@ def train_generator(
             raise RnnlabError(f"max_train must be >= 10, got {max_train}")
         keep = np.sort(np.random.default_rng(training.seed).permutation(len(ds))[:max_train])
         ds = ds.subset(keep.tolist())
-    test_ds = _load_test(data, test_data, text_col, label_col, cache_dir, ds.label_names)
+    test_ds = load_test_data(data, test_data, text_col, label_col, cache_dir, ds.label_names)
     train_ds, val_ds = train_val_split(ds, training.val_fraction, training.seed)
     log(
         f"data: {len(train_ds)} train / {len(val_ds)} validation texts, "
@@ -518,7 +518,7 @@ def train_generator(
         log(f"test perplexity on {len(test_ds)} held-out texts ({test_ds.source})")
         t1 = time.perf_counter()
         metrics["test"] = gen.perplexity(test_ds)
-        metrics["test"]["data_sha256"] = _dataset_sha(test_ds)
+        metrics["test"]["data_sha256"] = dataset_sha256(test_ds)
         metrics["test"]["n_texts"] = len(test_ds)
         metrics["test"]["maxlen"] = text.maxlen
         metrics["test"]["seconds"] = round(time.perf_counter() - t1, 1)
@@ -528,7 +528,7 @@ def train_generator(
         "total_seconds": round(seconds, 1),
         "train_seconds": round(train_seconds, 1),
         "epochs_run": len(history.epochs),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
     }
     config = {
         **base_config(KIND),
@@ -540,7 +540,7 @@ def train_generator(
         "train": training.to_dict(),
         "data": {
             "source": str(ds.source),
-            "sha256": _dataset_sha(ds),
+            "sha256": dataset_sha256(ds),
             "n_train": len(train_ds),
             "n_validation": len(val_ds),
         },

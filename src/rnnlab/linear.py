@@ -154,7 +154,7 @@ def train(
     ``config["model_type"]`` the recipe. Returns a
     :class:`rnnlab.pipeline.TrainResult` (history empty, best_epoch 0).
     """
-    from rnnlab.pipeline import TrainResult, _dataset_sha, _load_test, _peak_rss_mb
+    from rnnlab.pipeline import TrainResult, dataset_sha256, load_test_data, peak_rss_mb
 
     check_kind(kind)
     start = time.perf_counter()
@@ -168,16 +168,16 @@ def train(
     )
     if not ds.is_labeled:
         raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
-    test_ds = _load_test(data, test_data, text_col, label_col, cache_dir, ds.label_names)
+    test_ds = load_test_data(data, test_data, text_col, label_col, cache_dir, ds.label_names)
     res = train_linear(kind, ds, linear, val_fraction, seed, test_dataset=test_ds, log=log)
     clf, metrics = res.classifier, res.metrics
     if "test" in metrics:
-        metrics["test"]["data_sha256"] = _dataset_sha(test_ds)
+        metrics["test"]["data_sha256"] = dataset_sha256(test_ds)
     seconds = time.perf_counter() - start
     metrics["timing"] = {
         "total_seconds": round(seconds, 1),
         **res.timings,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
     }
     config = {
         **base_config(KIND),
@@ -191,7 +191,7 @@ def train(
         "train": {"val_fraction": val_fraction, "seed": seed},
         "data": {
             "source": str(ds.source),
-            "sha256": _dataset_sha(ds),
+            "sha256": dataset_sha256(ds),
             "n_train": res.n_train,
             "n_validation": res.n_validation,
         },

@@ -64,7 +64,8 @@ def encode(texts: Sequence[str], vocab: Vocab, text: TextConfig) -> list[list[in
     return out
 
 
-def _dataset_sha(ds: TextDataset) -> str:
+def dataset_sha256(ds: TextDataset) -> str:
+    """The dataset's source fingerprint, or a sha256 of its labeled texts when it has none."""
     if ds.sha256:
         return ds.sha256
     digest = hashlib.sha256()
@@ -203,7 +204,7 @@ def train(
         raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
     if len(ds.label_names) < 2:
         raise RnnlabError(f"{ds.source}: training needs at least two classes")
-    test_ds = _load_test(data, test_data, text_col, label_col, cache_dir, ds.label_names)
+    test_ds = load_test_data(data, test_data, text_col, label_col, cache_dir, ds.label_names)
     train_ds, val_ds = train_val_split(ds, training.val_fraction, training.seed)
     log(
         f"data: {len(train_ds)} train / {len(val_ds)} validation texts, "
@@ -298,7 +299,7 @@ def train(
         metrics["test"] = classification_metrics(
             np.asarray(test_ds.labels), classifier.predict_proba(test_ds.texts), ds.label_names
         )
-        metrics["test"]["data_sha256"] = _dataset_sha(test_ds)
+        metrics["test"]["data_sha256"] = dataset_sha256(test_ds)
     seconds = time.perf_counter() - start
     metrics["timing"] = {
         "total_seconds": round(seconds, 1),
@@ -306,7 +307,7 @@ def train(
         "word2vec_seconds": round(w2v_seconds, 1),
         "network_seconds": round(network_seconds, 1),
         "epochs_run": len(history.epochs),
-        "peak_rss_mb": _peak_rss_mb(),  # of the whole process, up to now
+        "peak_rss_mb": peak_rss_mb(),  # of the whole process, up to now
     }
 
     config = {
@@ -321,7 +322,7 @@ def train(
         "train": training.to_dict(),
         "data": {
             "source": str(ds.source),
-            "sha256": _dataset_sha(ds),
+            "sha256": dataset_sha256(ds),
             "n_train": len(train_ds),
             "n_validation": len(val_ds),
         },
@@ -353,7 +354,8 @@ def train(
     return TrainResult(out, metrics, history.epochs, seconds, history.best_epoch)
 
 
-def _peak_rss_mb() -> float | None:
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far, in MB (None where not POSIX)."""
     try:
         import resource
     except ImportError:  # not POSIX
@@ -361,7 +363,8 @@ def _peak_rss_mb() -> float | None:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
-def _load_test(data, test_data, text_col, label_col, cache_dir, label_names):
+def load_test_data(data, test_data, text_col, label_col, cache_dir, label_names):
+    """Held-out data for a training run: ``test_data`` if given, else IMDB's test split."""
     from rnnlab.data import is_imdb_source
 
     if isinstance(test_data, TextDataset):
@@ -556,7 +559,7 @@ def evaluate(
     probs = clf.predict_proba(ds.texts)
     seconds = time.perf_counter() - t0
     metrics = classification_metrics(np.asarray(ds.labels), probs, clf.label_names)
-    metrics["data"] = {"source": str(ds.source), "sha256": _dataset_sha(ds)}
+    metrics["data"] = {"source": str(ds.source), "sha256": dataset_sha256(ds)}
     metrics["reviews_per_second"] = round(len(ds) / max(seconds, 1e-9), 1)
     metrics["backend"] = clf.backend
     if out is not None:

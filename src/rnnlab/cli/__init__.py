@@ -17,8 +17,10 @@ from rnnlab.errors import RnnlabError
 
 app = typer.Typer(
     name="rnnlab",
-    help="Recurrent neural networks on text: train, evaluate and use sentiment models "
-    "(RNN, LSTM, GRU on Word2Vec embeddings).",
+    help="Recurrent neural networks on text (RNN, LSTM, GRU), in the guide's four "
+    "configurations: classify texts (train/evaluate/predict/serve; many-to-one), tag tokens "
+    "(tag; many-to-many), transform sequences (seq2seq; N to M), generate reviews "
+    "(generate; one-to-many); plus word vectors (embed) and experiments.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -24,15 +24,20 @@ SECTIONS = {
 def build_configs(
     config_file: Path | None,
     overrides: dict[str, dict[str, Any]],
-    sections: dict[str, type] | None = None,
+    sections: dict[str, Any] | None = None,
 ):
     """Configs from defaults, then a JSON file, then explicit flags (``None`` = not given).
 
-    ``sections`` defaults to the recurrent model's (text, embedding, model,
-    train); ``rnnlab train`` adds ``linear`` (see ``LinearConfig``).
+    ``sections`` maps a section name to a config class (its defaults apply) or
+    to a config instance (its values are the defaults). It defaults to the
+    recurrent classifier's (text, embedding, model, train); ``rnnlab train``
+    adds ``linear``; ``rnnlab tag`` and ``rnnlab seq2seq`` pass their own.
     """
     sections = SECTIONS if sections is None else sections
-    data: dict[str, dict[str, Any]] = {name: {} for name in sections}
+    classes = {n: c if isinstance(c, type) else type(c) for n, c in sections.items()}
+    data: dict[str, dict[str, Any]] = {
+        name: {} if isinstance(c, type) else c.to_dict() for name, c in sections.items()
+    }
     if config_file is not None:
         try:
             loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
@@ -55,7 +60,7 @@ def build_configs(
     for name, values in overrides.items():
         data[name].update({k: v for k, v in values.items() if v is not None})
     try:
-        return {name: cls.from_dict(data[name]) for name, cls in sections.items()}
+        return {name: cls.from_dict(data[name]) for name, cls in classes.items()}
     except TypeError as exc:
         raise RnnlabError(f"bad configuration value: {exc}") from None
 
@@ -385,7 +390,7 @@ def evaluate(
         typer.echo(f"wrote {out / 'metrics.json'} and {out / 'confusion_matrix.png'}")
 
 
-def _read_inputs(file: Path | None, text_col: str | None) -> list[str]:
+def read_inputs(file: Path | None, text_col: str | None) -> list[str]:
     from rnnlab.data import load_texts
 
     if file is None or str(file) == "-":
@@ -448,7 +453,7 @@ def predict(
                 "no text to classify: pass TEXT arguments, --file PATH, or pipe "
                 "text on standard input"
             )
-        texts = _read_inputs(file, text_col)
+        texts = read_inputs(file, text_col)
         if not texts:
             raise RnnlabError("no text to classify: the input is empty")
     clf = load(model, backend=backend)

@@ -119,9 +119,10 @@ def train_cmd(
         help="Also condition on the 1-10 star rating (IMDB file names carry it).",
     ),
     every_step: bool = typer.Option(
-        False,
+        True,
         "--every-step/--initial-state-only",
-        help="Also feed the condition at every input step, not only as the initial state.",
+        help="Also feed the condition at every input step, not only as the initial state "
+        "(on IMDB the initial state alone was not followed after one epoch).",
     ),
     max_vocab: int = typer.Option(10_000, help="Vocabulary size (specials included)."),
     maxlen: int = typer.Option(100, help="First tokens of each text kept for training."),
@@ -243,6 +244,10 @@ def evaluate_cmd(
         typer.echo(f"perplexity {p['perplexity']:.2f} over {p['tokens']} tokens ({p['data']})")
     if "conditioning" in result:
         c = result["conditioning"]
+        typer.echo(
+            f"samples: temperature {c['temperature']}, top-k {c['top_k']}, "
+            f"guidance {c['guidance']}, seed {c['seed']}"
+        )
         for name, share in c["shares"].items():
             typer.echo(f"{name}: {share:.1%} of {c['n']} samples classified {name}")
         for r, row in (c.get("rating_p_pos") or {}).items():

@@ -35,33 +35,9 @@ def _sections():
 
 def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
     """Configs from seq2seq defaults, then a JSON file, then explicit flags (None = not given)."""
-    defaults = _sections()
-    data = {name: cfg.to_dict() for name, cfg in defaults.items()}
-    if config_file is not None:
-        try:
-            loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RnnlabError(f"config file not found: {config_file}") from None
-        except json.JSONDecodeError as exc:
-            raise RnnlabError(f"config file {config_file} is not valid JSON: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise RnnlabError(f"config file {config_file} must hold a JSON object")
-        unknown = sorted(set(loaded) - set(data))
-        if unknown:
-            raise RnnlabError(
-                f"config file {config_file}: unknown section(s) {', '.join(unknown)}; "
-                f"known: {', '.join(data)}"
-            )
-        for name, values in loaded.items():
-            if not isinstance(values, dict):
-                raise RnnlabError(f"config file {config_file}: section {name!r} must be an object")
-            data[name].update(values)
-    for name, values in overrides.items():
-        data[name].update({k: v for k, v in values.items() if v is not None})
-    try:
-        return {name: type(defaults[name]).from_dict(data[name]) for name in data}
-    except TypeError as exc:
-        raise RnnlabError(f"bad configuration value: {exc}") from None
+    from rnnlab.cli.classify import build_configs as build
+
+    return build(config_file, overrides, _sections())
 
 
 def _fmt(m: dict[str, Any]) -> str:

@@ -29,37 +29,12 @@ def build_tagger_configs(config_file: Path | None, overrides: dict[str, dict[str
     The file holds the sections ``model`` (TaggerConfig keys) and ``train``
     (TrainConfig keys); unknown sections and keys are rejected.
     """
+    from rnnlab.cli.classify import build_configs
     from rnnlab.models.tagger import TaggerConfig
     from rnnlab.tagging import DEFAULT_TRAINING
 
-    data: dict[str, dict[str, Any]] = {"model": {}, "train": DEFAULT_TRAINING.to_dict()}
-    if config_file is not None:
-        try:
-            loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RnnlabError(f"config file not found: {config_file}") from None
-        except json.JSONDecodeError as exc:
-            raise RnnlabError(f"config file {config_file} is not valid JSON: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise RnnlabError(f"config file {config_file} must hold a JSON object")
-        unknown = sorted(set(loaded) - set(data))
-        if unknown:
-            raise RnnlabError(
-                f"config file {config_file}: unknown section(s) {', '.join(unknown)}; "
-                "known: model, train"
-            )
-        for name, values in loaded.items():
-            if not isinstance(values, dict):
-                raise RnnlabError(f"config file {config_file}: section {name!r} must be an object")
-            data[name].update(values)
-    for name, values in overrides.items():
-        data[name].update({k: v for k, v in values.items() if v is not None})
-    from rnnlab.config import TrainConfig
-
-    try:
-        return TaggerConfig.from_dict(data["model"]), TrainConfig.from_dict(data["train"])
-    except TypeError as exc:
-        raise RnnlabError(f"bad configuration value: {exc}") from None
+    cfg = build_configs(config_file, overrides, {"model": TaggerConfig, "train": DEFAULT_TRAINING})
+    return cfg["model"], cfg["train"]
 
 
 def _source(path: str, split: str) -> str | tuple[str, str]:
@@ -244,7 +219,7 @@ def predict(
 
         rnnlab tag predict models/pos "I want to book a flight."
     """
-    from rnnlab.cli.classify import _read_inputs
+    from rnnlab.cli.classify import read_inputs
     from rnnlab.tagging import load_tagger
 
     texts = list(texts or [])
@@ -256,7 +231,7 @@ def predict(
                 "no sentence to tag: pass TEXT arguments, --file PATH, or pipe text on "
                 "standard input"
             )
-        texts = _read_inputs(file, None)
+        texts = read_inputs(file, None)
         if not texts:
             raise RnnlabError("no sentence to tag: the input is empty")
     tagger = load_tagger(model)

@@ -82,9 +82,7 @@ def _read_member(path: Path, split: str) -> tuple[str, str]:
         match = [n for n in names if n.endswith(suffix)]
         if not match:
             have = ", ".join(sorted(Path(n).name for n in names)) or "none"
-            raise DataError(
-                f"{path} has no *{suffix} file (it has: {have}); pick another --split"
-            )
+            raise DataError(f"{path} has no *{suffix} file (it has: {have}); pick another --split")
         member = tar.extractfile(match[0])
         assert member is not None
         data = member.read()
