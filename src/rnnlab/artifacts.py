@@ -40,6 +40,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def checkpoint_dir_for(out: str | Path) -> Path:
+    """Where training keeps per-epoch checkpoints for the model directory ``out``.
+
+    A sibling folder ``<out>.checkpoints``; ``write_model_dir`` removes it once the
+    model directory is complete (a crash leaves it behind for inspection).
+    """
+    out = Path(out)
+    return out.with_name(f"{out.name}.checkpoints")
+
+
 def write_model_dir(
     out: str | Path,
     config: dict[str, Any],
@@ -51,7 +61,8 @@ def write_model_dir(
     ``writers`` maps file names to functions that write that file at the given
     path. The sha256 of the ``checked`` files is stored in ``config["files"]``;
     ``config.json`` is written last. An existing ``out`` is replaced only
-    once the new directory is complete.
+    once the new directory is complete; then the training checkpoints
+    (``checkpoint_dir_for(out)``) are removed.
     """
     out = check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +86,7 @@ def write_model_dir(
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(checkpoint_dir_for(out), ignore_errors=True)
     return out
 
 

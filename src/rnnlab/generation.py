@@ -38,6 +38,7 @@ import numpy as np
 from rnnlab.artifacts import (
     base_config,
     check_output_dir,
+    checkpoint_dir_for,
     json_writer,
     load_weights,
     read_config,
@@ -477,7 +478,7 @@ def train_generator(
     val_batches = lm_batches(
         val_seqs, val_ds.labels, val_ds.ratings if gen_cfg.use_rating else None, 128
     )
-    checkpoint_dir = out.with_name(f"{out.name}.checkpoints")
+    checkpoint_dir = checkpoint_dir_for(out)
     t0 = time.perf_counter()
     history = fit(
         net,
@@ -562,10 +563,6 @@ def train_generator(
         "learning_curve.png": write_plot,
     }
     write_model_dir(out, config, writers)
-    if checkpoint_dir.exists():
-        import shutil
-
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     gen.path = out
     gen.config = config
     log(f"saved {out}")

@@ -31,6 +31,7 @@ import numpy as np
 from rnnlab.artifacts import (
     base_config,
     check_output_dir,
+    checkpoint_dir_for,
     json_writer,
     read_config,
     weights_writer,
@@ -256,7 +257,7 @@ def train(
         freeze_embedding=embedding.freeze,
     )
     val_batches = _batches(val_seqs, val_ds.labels, text, 256, shuffle=False, seed=0)
-    checkpoint_dir = out.with_name(f"{out.name}.checkpoints")
+    checkpoint_dir = checkpoint_dir_for(out)
     t0 = time.perf_counter()
     history: History = fit(
         net,
@@ -346,10 +347,6 @@ def train(
         "learning_curve.png": write_plots,
     }
     write_model_dir(out, config, writers)
-    if checkpoint_dir.exists():
-        import shutil
-
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     log(f"saved {out}")
     return TrainResult(out, metrics, history.epochs, seconds, history.best_epoch)
 

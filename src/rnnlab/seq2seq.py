@@ -43,6 +43,7 @@ import numpy as np
 from rnnlab.artifacts import (
     base_config,
     check_output_dir,
+    checkpoint_dir_for,
     json_writer,
     load_weights,
     read_config,
@@ -281,7 +282,7 @@ def train_seq2seq(
 
     net = Seq2Seq(model_cfg, len(src_vocab), len(tgt_vocab))
     val_batches = _batches(val_src, val_tgt, 256, False, 0)
-    checkpoint_dir = out.with_name(f"{out.name}.checkpoints")
+    checkpoint_dir = checkpoint_dir_for(out)
     t0 = time.perf_counter()
     history = fit(
         net,
@@ -352,10 +353,6 @@ def train_seq2seq(
             "learning_curve.png": write_plot,
         },
     )
-    if checkpoint_dir.exists():
-        import shutil
-
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     log(f"saved {out}")
     return TrainResult(out, metrics, history.epochs, seconds, history.best_epoch)
 

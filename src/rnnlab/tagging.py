@@ -38,6 +38,7 @@ import numpy as np
 from rnnlab.artifacts import (
     base_config,
     check_output_dir,
+    checkpoint_dir_for,
     json_writer,
     load_weights,
     read_config,
@@ -336,7 +337,7 @@ def train_tagger(
     dev_data = encode(dev_tb, "dev")
     net = SequenceTagger(cfg, len(vocab), len(chars), len(tag_names))
     val_batches = make_batches(*dev_data, batch_size=256)
-    checkpoint_dir = out.with_name(f"{out.name}.checkpoints")
+    checkpoint_dir = checkpoint_dir_for(out)
     t0 = time.perf_counter()
     history = fit(
         net,
@@ -410,10 +411,6 @@ def train_tagger(
         "learning_curve.png": write_plots,
     }
     write_model_dir(out, config, writers, checked=("vocab.json", "chars.json", "model.safetensors"))
-    if checkpoint_dir.exists():
-        import shutil
-
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     log(f"saved {out}")
     tagger.path, tagger.config = out, config
     return TagTrainResult(out, tagger, metrics, history.epochs, seconds, history.best_epoch)
