@@ -489,3 +489,17 @@ def test_real_process_errors(tmp_path: Path) -> None:
         assert proc.returncode == 1, proc.stderr
         assert proc.stderr.strip() == message
         assert proc.stdout == ""
+
+
+def test_train_order_blind_baseline_with_keras_padding(reviews, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "d.csv", corpus(reviews, 200, 5, ("neg", "pos")))
+    out = tmp_path / "m"
+    flags = ("--cell", "none", "--pooling", "mean", "--padding", "pre", "--maxlen", "30")
+    assert_ok(cli("train", "-d", data, "-o", out, *TRAIN_FLAGS, "--epochs", "1", *flags))
+    config = read_config(out, kind="classifier")
+    assert config["model"]["cell"] == "none" and config["text"]["padding"] == "pre"
+    result = cli("predict", out, "a fine film", "--json")
+    assert_ok(result)
+    assert json.loads(result.stdout)["label"] in ("neg", "pos")
+    result = cli("train", "-d", data, "-o", tmp_path / "x", "--padding", "left")
+    assert result.exit_code == 1 and "text.padding must be" in result.stderr

@@ -108,7 +108,10 @@ def train(
         help="JSON file with sections text, embedding, model, train (recurrent) or linear, "
         "train (linear models); explicit flags override it.",
     ),
-    cell: str | None = typer.Option(None, help="Recurrent cell: lstm, gru or rnn. (default: lstm)"),
+    cell: str | None = typer.Option(
+        None,
+        help="Recurrent cell: lstm, gru or rnn; none = the order-blind baseline (pooled embeddings -> one hidden layer). (default: lstm)",
+    ),
     layers: int | None = typer.Option(None, help="Stacked recurrent layers. (default: 2)"),
     hidden: int | None = typer.Option(None, help="Hidden units per direction. (default: 48)"),
     bidirectional: bool | None = typer.Option(
