@@ -186,10 +186,11 @@ def train(
     training = training or TrainConfig()
     start = time.perf_counter()
     out = check_output_dir(out)
-    if embedding.source not in ("word2vec", "random") and not Path(embedding.source).is_file():
+    if embedding.source not in ("word2vec", "random") and not Path(embedding.source).exists():
         raise RnnlabError(
             f"embedding file not found: {embedding.source}; use --embedding word2vec, "
-            "random, or a path to word2vec (text/binary) or GloVe vectors"
+            "random, a folder written by `rnnlab embed train`, or a path to word2vec "
+            "(text/binary) or GloVe vectors"
         )
     seed_everything(training.seed)
     set_threads(training.threads)
@@ -235,9 +236,10 @@ def train(
         w2v_seconds = time.perf_counter() - t0
         log(f"word2vec: {len(vectors.index_to_key)} words in {w2v_seconds:.1f} s")
     elif embedding.source != "random":
-        from rnnlab.embeddings import embedding_matrix, load_vectors
+        from rnnlab.embeddings import embedding_matrix
+        from rnnlab.embeddings.quality import load_word_vectors
 
-        vectors = load_vectors(embedding.source)
+        vectors = load_word_vectors(embedding.source)  # a vectors folder or file
         matrix, coverage = embedding_matrix(vocab, vectors, seed=training.seed)
         dim = vectors.vector_size
     if coverage is not None:

@@ -147,7 +147,8 @@ def test_evaluate_defaults_to_gensim_test_files(vectors: Path) -> None:
     assert data["analogy"]["overall"]["oov"] >= 19544 - 10
 
 
-def test_vectors_work_as_a_classifier_embedding(vectors: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("given", ["file", "folder"])
+def test_vectors_work_as_a_classifier_embedding(vectors: Path, tmp_path: Path, given) -> None:
     texts = tmp_path / "labeled.csv"
     with open(texts, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -156,7 +157,7 @@ def test_vectors_work_as_a_classifier_embedding(vectors: Path, tmp_path: Path) -
             w.writerow(["king crown palace" if i % 2 else "apple juice tree", i % 2])
     result = cli(
         "train", "--data", texts, "--out", tmp_path / "clf", "--embedding",
-        vectors / "vectors.bin", "--hidden", "4", "--layers", "1", "--epochs", "1",
+        vectors / "vectors.bin" if given == "file" else vectors, "--hidden", "4", "--layers", "1", "--epochs", "1",
         "--threads", "1", "--quiet",
     )  # fmt: skip
     assert_ok(result)

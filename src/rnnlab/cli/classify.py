@@ -126,7 +126,8 @@ def train(
     embedding: str | None = typer.Option(
         None,
         help="word2vec (trained on the training texts), "
-        "random, or a word2vec/GloVe vector file. (default: word2vec)",
+        "random, a word2vec/GloVe vector file, or a folder from `rnnlab embed train`. "
+        "(default: word2vec)",
     ),
     embedding_dim: int | None = typer.Option(None, help="Embedding size. (default: 100)"),
     w2v_algorithm: str | None = typer.Option(None, help="cbow or skipgram. (default: cbow)"),
