@@ -56,6 +56,7 @@ from rnnlab.models.generator import (
     ConditionalLM,
     GeneratorConfig,
 )
+from rnnlab.pipeline import TrainResult
 from rnnlab.text import OOV, PAD, Vocab, tokenize
 
 KIND = "generator"
@@ -372,15 +373,10 @@ class Generator:
 
 
 @dataclass
-class GeneratorTrainResult:
-    """What :func:`train_generator` produced."""
+class GeneratorTrainResult(TrainResult):
+    """What :func:`train_generator` produced: ``TrainResult`` plus the loaded generator."""
 
-    out: Path
-    metrics: dict[str, Any]
-    history: list[dict[str, float]]
-    seconds: float
-    best_epoch: int
-    generator: Generator
+    generator: Generator | None = None
 
 
 def _load(data, split, text_col, label_col, cache_dir, label_names=None) -> TextDataset:

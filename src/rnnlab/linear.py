@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab.artifacts import base_config, check_output_dir, json_writer, write_model_dir
-from rnnlab.data import TextDataset, load_dataset, train_val_split
+from rnnlab.data import TextDataset, train_val_split
 from rnnlab.errors import RnnlabError
 from rnnlab.models.linear import KINDS, LinearConfig, LinearTextClassifier, check_kind
 
@@ -154,20 +154,18 @@ def train(
     ``config["model_type"]`` the recipe. Returns a
     :class:`rnnlab.pipeline.TrainResult` (history empty, best_epoch 0).
     """
-    from rnnlab.pipeline import TrainResult, dataset_sha256, load_test_data, peak_rss_mb
+    from rnnlab.pipeline import (
+        TrainResult,
+        dataset_sha256,
+        load_test_data,
+        load_training_data,
+        peak_rss_mb,
+    )
 
     check_kind(kind)
     start = time.perf_counter()
     out = check_output_dir(out)
-    ds = (
-        data
-        if isinstance(data, TextDataset)
-        else load_dataset(
-            data, text_col=text_col, label_col=label_col, split="train", cache_dir=cache_dir
-        )
-    )
-    if not ds.is_labeled:
-        raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
+    ds = load_training_data(data, text_col, label_col, cache_dir)
     test_ds = load_test_data(data, test_data, text_col, label_col, cache_dir, ds.label_names)
     res = train_linear(kind, ds, linear, val_fraction, seed, test_dataset=test_ds, log=log)
     clf, metrics = res.classifier, res.metrics

@@ -195,17 +195,7 @@ def train(
     seed_everything(training.seed)
     set_threads(training.threads)
 
-    ds = (
-        data
-        if isinstance(data, TextDataset)
-        else load_dataset(
-            data, text_col=text_col, label_col=label_col, split="train", cache_dir=cache_dir
-        )
-    )
-    if not ds.is_labeled:
-        raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
-    if len(ds.label_names) < 2:
-        raise RnnlabError(f"{ds.source}: training needs at least two classes")
+    ds = load_training_data(data, text_col, label_col, cache_dir)
     test_ds = load_test_data(data, test_data, text_col, label_col, cache_dir, ds.label_names)
     train_ds, val_ds = train_val_split(ds, training.val_fraction, training.seed)
     log(
@@ -360,6 +350,22 @@ def peak_rss_mb() -> float | None:
     except ImportError:  # not POSIX
         return None
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+def load_training_data(data, text_col="text", label_col="label", cache_dir=None) -> TextDataset:
+    """Labeled training texts (a TextDataset, or read from a source), with two or more classes."""
+    ds = (
+        data
+        if isinstance(data, TextDataset)
+        else load_dataset(
+            data, text_col=text_col, label_col=label_col, split="train", cache_dir=cache_dir
+        )
+    )
+    if not ds.is_labeled:
+        raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
+    if len(ds.label_names) < 2:
+        raise RnnlabError(f"{ds.source}: training needs at least two classes")
+    return ds
 
 
 def load_test_data(data, test_data, text_col, label_col, cache_dir, label_names):

@@ -394,13 +394,36 @@ def evaluate(
         typer.echo(f"wrote {out / 'metrics.json'} and {out / 'confusion_matrix.png'}")
 
 
-def read_inputs(file: Path | None, text_col: str | None) -> list[str]:
+def gather_texts(
+    args: list[str], file: Path | None, text_col: str | None, what: str, tables: bool = True
+) -> list[str]:
+    """The texts a command works on: its TEXT arguments, ``--file``, or standard input.
+
+    ``what`` names the action in error messages ("classify", "tag", ...).
+    ``tables=False`` reads a .tsv/.csv ``--file`` as plain lines.
+    """
+    if args and file is not None:
+        raise RnnlabError("give texts as arguments or with --file, not both")
+    if args:
+        return list(args)
+    if file is None and sys.stdin.isatty():
+        raise RnnlabError(
+            f"no text to {what}: pass TEXT arguments, --file PATH, or pipe text on standard input"
+        )
+    texts = read_inputs(file, text_col, tables)
+    if not texts:
+        raise RnnlabError(f"no text to {what}: the input is empty")
+    return texts
+
+
+def read_inputs(file: Path | None, text_col: str | None, tables: bool = True) -> list[str]:
+    """Non-empty lines of ``file`` (or stdin for None / "-"), or a table's text column."""
     from rnnlab.data import load_texts
 
     if file is None or str(file) == "-":
         data = sys.stdin.read()
         return [line for line in data.splitlines() if line.strip()]
-    if file.suffix.lower() in (".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
+    if tables and file.suffix.lower() in (".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
         return load_texts(file, text_col or "text")
     if not file.is_file():
         raise RnnlabError(f"input file not found: {file}")
@@ -449,17 +472,7 @@ def predict(
     texts = list(args or [])
     if model is None and texts and Path(texts[0]).is_dir():
         model = Path(texts.pop(0))
-    if texts and file is not None:
-        raise RnnlabError("give texts as arguments or with --file, not both")
-    if not texts:
-        if file is None and sys.stdin.isatty():
-            raise RnnlabError(
-                "no text to classify: pass TEXT arguments, --file PATH, or pipe "
-                "text on standard input"
-            )
-        texts = read_inputs(file, text_col)
-        if not texts:
-            raise RnnlabError("no text to classify: the input is empty")
+    texts = gather_texts(texts, file, text_col, "classify")
     clf = load(model, backend=backend)
     results = clf.predict(texts)
     for text, res in zip(texts, results, strict=True):

@@ -10,7 +10,6 @@ from typing import Any
 import typer
 
 from rnnlab.cli import app, friendly
-from rnnlab.errors import RnnlabError
 
 seq2seq_app = typer.Typer(
     help="Encoder-decoder models (input length != output length): Spanish dates in words "
@@ -190,29 +189,12 @@ def translate(
     per line) when neither is given. The score is the model's log-probability
     of the output.
     """
+    from rnnlab.cli.classify import gather_texts
     from rnnlab.seq2seq import load_seq2seq
 
-    items = list(texts or [])
-    if items and file is not None:
-        raise RnnlabError("give texts as arguments or with --file, not both")
-    if not items:
-        if file is None or str(file) == "-":
-            if file is None and sys.stdin.isatty():
-                raise RnnlabError(
-                    "no text to translate: pass TEXT arguments, --file PATH, or pipe text on "
-                    "standard input"
-                )
-            raw = sys.stdin.read()
-        else:
-            if not file.is_file():
-                raise RnnlabError(f"input file not found: {file}")
-            try:
-                raw = file.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError:
-                raise RnnlabError(f"{file} is not UTF-8 text; re-save it as UTF-8") from None
-        items = [line.strip() for line in raw.splitlines() if line.strip()]
-        if not items:
-            raise RnnlabError("no text to translate: the input is empty")
+    items = gather_texts(list(texts or []), file, None, "translate", tables=False)
+    if not texts:  # lines read from a file or stdin
+        items = [line.strip() for line in items]
     translator = load_seq2seq(model)
     for text, res in zip(items, translator.predict(items, beam_size=beam), strict=True):
         if as_json:

@@ -219,21 +219,10 @@ def predict(
 
         rnnlab tag predict models/pos "I want to book a flight."
     """
-    from rnnlab.cli.classify import read_inputs
+    from rnnlab.cli.classify import gather_texts
     from rnnlab.tagging import load_tagger
 
-    texts = list(texts or [])
-    if texts and file is not None:
-        raise RnnlabError("give sentences as arguments or with --file, not both")
-    if not texts:
-        if file is None and sys.stdin.isatty():
-            raise RnnlabError(
-                "no sentence to tag: pass TEXT arguments, --file PATH, or pipe text on "
-                "standard input"
-            )
-        texts = read_inputs(file, None)
-        if not texts:
-            raise RnnlabError("no sentence to tag: the input is empty")
+    texts = gather_texts(list(texts or []), file, None, "tag")
     tagger = load_tagger(model)
     for pairs in tagger.tag_texts(texts):
         if as_json:
