@@ -1,6 +1,6 @@
 """Benchmark the one-to-many conditional review generator on IMDB.
 
-Trains ``rnnlab.generation.train_generator`` on the 25,000 labeled IMDB train
+Trains ``rnnlab.tasks.generate.train_generator`` on the 25,000 labeled IMDB train
 reviews (label + 1-10 star rating as the condition, first 100 tokens of each
 review), measures the test perplexity (same truncation), then runs the
 conditioning check: 200 samples per sentiment classified by the bundled
@@ -109,7 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def train(args) -> dict[str, Any]:
     from rnnlab.config import TextConfig, TrainConfig
-    from rnnlab.generation import train_generator
+    from rnnlab.tasks.generate import train_generator
     from rnnlab.models.generator import GeneratorConfig
 
     text = TextConfig(max_vocab=args.max_vocab, min_freq=2, maxlen=args.maxlen, truncating="post")
@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from rnnlab.generation import conditioning_check, load_generator
-    from rnnlab.pipeline import load
+    from rnnlab.tasks.generate import conditioning_check, load_generator
+    from rnnlab.tasks.classify import load
 
     torch.set_num_threads(args.threads)
     if args.model is None:

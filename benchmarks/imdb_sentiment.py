@@ -1,6 +1,6 @@
 """Benchmark the guide's IMDB sentiment recipe end to end.
 
-Trains the defaults of ``rnnlab.pipeline.train`` (Word2Vec trained on the train
+Trains the defaults of ``rnnlab.tasks.classify.train`` (Word2Vec trained on the train
 reviews, 2-layer BiLSTM) on the labeled IMDB archive, then measures the saved
 model on the 25,000 test reviews with both prediction backends (onnxruntime and
 torch): accuracy, batch throughput, single-review latency, size on disk, and
@@ -87,7 +87,7 @@ def pick(ds, n: int | None, seed: int):
 
 def run_training(args, train_ds, test_ds) -> dict[str, Any]:
     from rnnlab.config import ModelConfig, TextConfig, TrainConfig
-    from rnnlab.pipeline import train
+    from rnnlab.tasks.classify import train
 
     text = TextConfig() if args.maxlen is None else TextConfig(maxlen=args.maxlen)
     model = ModelConfig() if args.hidden is None else ModelConfig(hidden_size=args.hidden)
@@ -350,7 +350,7 @@ def main(argv=None) -> int:
     from rnnlab.artifacts import read_config
     from rnnlab.data import load_imdb_splits
     from rnnlab.errors import RnnlabError
-    from rnnlab.pipeline import encode
+    from rnnlab.tasks.classify import encode
 
     mode = "model" if args.model is not None else "train"
     if mode == "model":

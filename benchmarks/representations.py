@@ -13,8 +13,8 @@ Two sections, each one table (stdout), one JSON file and one PNG chart:
            where a bag of words is at chance by construction.
 
 Every row is trained by the library's own code: linear rows by
-``rnnlab.linear.train_linear`` (what ``rnnlab train --model nbsvm`` runs),
-the others by ``rnnlab.pipeline.train`` (what ``rnnlab train`` runs) with the
+``rnnlab.tasks.linear.train_linear`` (what ``rnnlab train --model nbsvm`` runs),
+the others by ``rnnlab.tasks.classify.train`` (what ``rnnlab train`` runs) with the
 settings in the row's ``config``. One Word2Vec (CBOW, 100-d, 10 epochs) is
 trained on the train reviews and shared by the rows that use it.
 
@@ -108,7 +108,7 @@ def neural_rows(section: str) -> dict[str, dict[str, Any]]:
 
 
 def run_linear(name, spec, train_ds, test_ds, args) -> dict[str, Any]:
-    from rnnlab.linear import train_linear
+    from rnnlab.tasks.linear import train_linear
     from rnnlab.models.linear import LinearConfig
 
     result = train_linear(
@@ -137,7 +137,7 @@ def run_linear(name, spec, train_ds, test_ds, args) -> dict[str, Any]:
 
 def run_neural(name, spec, train_ds, test_ds, w2v_path, args) -> dict[str, Any]:
     from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
-    from rnnlab.pipeline import train
+    from rnnlab.tasks.classify import train
 
     model = {"hidden_size": args.hidden, "dropout": 0.3, **spec["model"]}
     text = {"maxlen": args.maxlen, "padding": spec.get("padding", "bucket")}
@@ -197,7 +197,7 @@ def _describe(model: dict, text: dict) -> str:
 
 
 def _load(path: Path, threads: int = 0):
-    from rnnlab.pipeline import load
+    from rnnlab.tasks.classify import load
 
     return load(path, backend="torch", threads=threads)
 

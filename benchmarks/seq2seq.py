@@ -66,7 +66,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def train_config(args, **defaults):
-    from rnnlab.seq2seq import DEFAULT_TRAIN
+    from rnnlab.tasks.seq2seq import DEFAULT_TRAIN
 
     changes = {"threads": args.threads, "seed": args.seed, **defaults}
     if args.epochs is not None:
@@ -89,7 +89,7 @@ def model_config(args, **defaults):
 
 def run_dates(args) -> dict[str, Any]:
     from rnnlab.data.dates import date_splits
-    from rnnlab.seq2seq import evaluate, train_seq2seq
+    from rnnlab.tasks.seq2seq import evaluate, train_seq2seq
 
     train, test = date_splits(args.dates_train, args.dates_test, args.seed)
     overlap = len({s for s, _ in train} & {s for s, _ in test})
@@ -139,7 +139,7 @@ def exact(outputs, tokens) -> float:
 def run_lemmas(args, name: str, archive: Path, train_split: str, val_split: str | None):
     from rnnlab.data.conllu import load_conllu
     from rnnlab.data.parallel import lemma_pairs
-    from rnnlab.seq2seq import load_seq2seq, train_seq2seq
+    from rnnlab.tasks.seq2seq import load_seq2seq, train_seq2seq
 
     train_tokens = lemma_pairs(load_conllu(archive, train_split))
     test_tokens = lemma_pairs(load_conllu(archive, "test"))

@@ -1,6 +1,6 @@
 """Benchmark the many-to-many aligned tagger on Universal Dependencies.
 
-Trains ``rnnlab.tagging.train_tagger`` (library defaults: word + character-CNN
+Trains ``rnnlab.tasks.tag.train_tagger`` (library defaults: word + character-CNN
 embeddings, BiLSTM) on UD English EWT train, stops early on dev, and reports
 on test: UPOS accuracy, accuracy on words outside the training vocabulary,
 training time, tagging speed and model size. Prints a table and writes JSON.
@@ -57,7 +57,7 @@ def dir_size_bytes(path: Path) -> int:
 def run(name, train_tb, dev_tb, test_tb, out: Path, args) -> dict[str, Any]:
     """Train on one treebank, reload the saved model, measure it on test."""
     from rnnlab.models.tagger import TaggerConfig
-    from rnnlab.tagging import DEFAULT_TRAINING, evaluate_tagger, load_tagger, train_tagger
+    from rnnlab.tasks.tag import DEFAULT_TRAINING, evaluate_tagger, load_tagger, train_tagger
 
     model = TaggerConfig()
     changes = {

@@ -8,7 +8,7 @@ import pytest
 
 import rnnlab
 from rnnlab.artifacts import read_config
-from rnnlab.pipeline import bundled_model_path
+from rnnlab.tasks.classify import bundled_model_path
 
 POSITIVE = [
     "One of the best films I have seen in years: moving, funny and beautifully shot.",

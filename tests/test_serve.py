@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from rnnlab.config import EmbeddingConfig, ModelConfig, TrainConfig
 from rnnlab.data import TextDataset
-from rnnlab.pipeline import load, train
+from rnnlab.tasks.classify import load, train
 from rnnlab.serve import MAX_TEXTS, create_app
 
 

@@ -15,16 +15,16 @@ def load(path=None, backend: str = "auto", threads: int = 0):
     """Load a model directory (default: the bundled IMDB sentiment model).
 
     Returns a ``TextClassifier`` whose ``predict(texts)`` gives
-    ``[{"label": ..., "score": ...}, ...]``; see ``rnnlab.pipeline.load``.
+    ``[{"label": ..., "score": ...}, ...]``; see ``rnnlab.tasks.classify.load``.
     """
-    from rnnlab.pipeline import load as _load
+    from rnnlab.tasks.classify import load as _load
 
     return _load(path, backend=backend, threads=threads)
 
 
 def train(*args, **kwargs):
-    """Train a text classifier; see ``rnnlab.pipeline.train``."""
-    from rnnlab.pipeline import train as _train
+    """Train a text classifier; see ``rnnlab.tasks.classify.train``."""
+    from rnnlab.tasks.classify import train as _train
 
     return _train(*args, **kwargs)
 

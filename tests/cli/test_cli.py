@@ -19,7 +19,7 @@ from rnnlab.artifacts import read_config
 from rnnlab.cli import app
 from rnnlab.data import IMDB_MD5, IMDB_URL, load_imdb
 from rnnlab.errors import DataError
-from rnnlab.pipeline import load
+from rnnlab.tasks.classify import load
 
 RNNLAB = Path(sys.executable).with_name("rnnlab")
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from rnnlab.artifacts import read_config
 from rnnlab.cli import app
-from rnnlab.pipeline import bundled_model_path
+from rnnlab.tasks.classify import bundled_model_path
 
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
 NEG = ["awful", "boring", "hated", "dull"]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from rnnlab.artifacts import read_config
 from rnnlab.cli import app
-from rnnlab.pipeline import load
+from rnnlab.tasks.classify import load
 from rnnlab.serve import create_app
 
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from rnnlab.artifacts import base_config, json_writer, read_config, write_model_dir
 from rnnlab.cli import app
 from rnnlab.data.conllu import to_conllu_text
-from rnnlab.tagging import toy_treebank
+from rnnlab.tasks.tag import toy_treebank
 
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
 

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 import rnnlab
 from rnnlab.data import TextDataset
 from rnnlab.errors import ArtifactError, RnnlabError
-from rnnlab.linear import train, train_linear
+from rnnlab.tasks.linear import train, train_linear
 from rnnlab.models.linear import (
     KINDS,
     LinearConfig,
@@ -20,7 +20,7 @@ from rnnlab.models.linear import (
     log_count_ratio,
     make_vectorizer,
 )
-from rnnlab.pipeline import evaluate
+from rnnlab.tasks.classify import evaluate
 
 QUIET = {"log": lambda _msg: None}
 

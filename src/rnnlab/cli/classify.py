@@ -5,65 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from rnnlab.cli import app, friendly
-from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
+from rnnlab.cli.common import SECTIONS, app, build_configs, friendly, gather_texts
 from rnnlab.errors import RnnlabError
-
-SECTIONS = {
-    "text": TextConfig,
-    "embedding": EmbeddingConfig,
-    "model": ModelConfig,
-    "train": TrainConfig,
-}
-
-
-def build_configs(
-    config_file: Path | None,
-    overrides: dict[str, dict[str, Any]],
-    sections: dict[str, Any] | None = None,
-):
-    """Configs from defaults, then a JSON file, then explicit flags (``None`` = not given).
-
-    ``sections`` maps a section name to a config class (its defaults apply) or
-    to a config instance (its values are the defaults). It defaults to the
-    recurrent classifier's (text, embedding, model, train); ``rnnlab train``
-    adds ``linear``; ``rnnlab tag`` and ``rnnlab seq2seq`` pass their own.
-    """
-    sections = SECTIONS if sections is None else sections
-    classes = {n: c if isinstance(c, type) else type(c) for n, c in sections.items()}
-    data: dict[str, dict[str, Any]] = {
-        name: {} if isinstance(c, type) else c.to_dict() for name, c in sections.items()
-    }
-    if config_file is not None:
-        try:
-            loaded = json.loads(Path(config_file).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RnnlabError(f"config file not found: {config_file}") from None
-        except json.JSONDecodeError as exc:
-            raise RnnlabError(f"config file {config_file} is not valid JSON: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise RnnlabError(f"config file {config_file} must hold a JSON object")
-        unknown = sorted(set(loaded) - set(sections))
-        if unknown:
-            raise RnnlabError(
-                f"config file {config_file}: unknown section(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sections)}"
-            )
-        for name, values in loaded.items():
-            if not isinstance(values, dict):
-                raise RnnlabError(f"config file {config_file}: section {name!r} must be an object")
-            data[name].update(values)
-    for name, values in overrides.items():
-        data[name].update({k: v for k, v in values.items() if v is not None})
-    try:
-        return {name: cls.from_dict(data[name]) for name, cls in classes.items()}
-    except TypeError as exc:
-        raise RnnlabError(f"bad configuration value: {exc}") from None
-
 
 # Flags of `train` whose name differs from their config key (section, key).
 _FLAG_NAMES = {
@@ -190,7 +136,7 @@ def train(
     "linear" section.
     """
     from rnnlab.models.linear import KINDS, LinearConfig
-    from rnnlab.pipeline import train as run
+    from rnnlab.tasks.classify import train as run
 
     if model_type != "recurrent" and model_type not in KINDS:
         raise RnnlabError(f"--model must be recurrent, {', '.join(KINDS)}; got {model_type!r}")
@@ -307,8 +253,8 @@ def _train_linear(
     cache_dir, quiet,
 ) -> None:  # fmt: skip
     """``rnnlab train --model bow-logreg|tfidf-logreg|nbsvm``."""
-    from rnnlab.linear import train as run
     from rnnlab.models.linear import LinearConfig
+    from rnnlab.tasks.linear import train as run
 
     cfg = build_configs(
         config,
@@ -363,7 +309,7 @@ def evaluate(
     cache_dir: Path | None = typer.Option(None, help="Download cache. (default: ~/.cache/rnnlab)"),
 ) -> None:
     """Accuracy, precision, recall, F1, ROC-AUC and confusion matrix on labeled data."""
-    from rnnlab.pipeline import evaluate as run
+    from rnnlab.tasks.classify import evaluate as run
 
     metrics = run(
         model,
@@ -392,49 +338,6 @@ def evaluate(
         typer.echo(f"{name:<{width}}" + "".join(f"{v:>{width}}" for v in row))
     if out is not None:
         typer.echo(f"wrote {out / 'metrics.json'} and {out / 'confusion_matrix.png'}")
-
-
-def gather_texts(
-    args: list[str], file: Path | None, text_col: str | None, what: str, tables: bool = True
-) -> list[str]:
-    """The texts a command works on: its TEXT arguments, ``--file``, or standard input.
-
-    ``what`` names the action in error messages ("classify", "tag", ...).
-    ``tables=False`` reads a .tsv/.csv ``--file`` as plain lines.
-    """
-    if args and file is not None:
-        raise RnnlabError("give texts as arguments or with --file, not both")
-    if args:
-        return list(args)
-    if file is None and sys.stdin.isatty():
-        raise RnnlabError(
-            f"no text to {what}: pass TEXT arguments, --file PATH, or pipe text on standard input"
-        )
-    texts = read_inputs(file, text_col, tables)
-    if not texts:
-        raise RnnlabError(f"no text to {what}: the input is empty")
-    return texts
-
-
-def read_inputs(file: Path | None, text_col: str | None, tables: bool = True) -> list[str]:
-    """Non-empty lines of ``file`` (or stdin for None / "-"), or a table's text column."""
-    from rnnlab.data import load_texts
-
-    if file is None or str(file) == "-":
-        data = sys.stdin.read()
-        return [line for line in data.splitlines() if line.strip()]
-    if tables and file.suffix.lower() in (".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
-        return load_texts(file, text_col or "text")
-    if not file.is_file():
-        raise RnnlabError(f"input file not found: {file}")
-    try:
-        data = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = file.read_bytes()[: exc.start].count(b"\n") + 1
-        raise RnnlabError(
-            f"{file} line {line}: not valid UTF-8; re-save the file as UTF-8"
-        ) from None
-    return [line for line in data.splitlines() if line.strip()]
 
 
 @app.command()
@@ -467,7 +370,7 @@ def predict(
     Texts come from the arguments, from --file, or from standard input (one per
     line) when neither is given.
     """
-    from rnnlab.pipeline import load
+    from rnnlab.tasks.classify import load
 
     texts = list(args or [])
     if model is None and texts and Path(texts[0]).is_dir():
@@ -482,24 +385,3 @@ def predict(
             short = " ".join(text.split())
             short = short if len(short) <= 70 else short[:67] + "..."
             typer.echo(f"{res['label']}\t{res['score']:.4f}\t{short}")
-
-
-@app.command()
-@friendly
-def serve(
-    model: Path | None = typer.Argument(
-        None, help="Model directory (default: the bundled IMDB sentiment model)."
-    ),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
-    backend: str = typer.Option("auto", help="auto, onnx or torch."),
-) -> None:
-    """Serve predictions over HTTP: POST /predict {"texts": [...]}, GET /health, GET /model."""
-    import uvicorn
-
-    from rnnlab.pipeline import load
-    from rnnlab.serve import create_app
-
-    clf = load(model, backend=backend)
-    typer.echo(f"serving {clf.path} ({clf.backend}) on http://{host}:{port}", err=True)
-    uvicorn.run(create_app(clf), host=host, port=port, log_level="warning")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from rnnlab.cli import app, friendly
+from rnnlab.cli.common import app, friendly
 from rnnlab.config import EmbeddingConfig
 from rnnlab.errors import RnnlabError
 

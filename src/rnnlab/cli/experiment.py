@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli import app, friendly
+from rnnlab.cli.common import app, friendly
 
 experiment_app = typer.Typer(
     name="experiment",

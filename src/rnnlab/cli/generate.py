@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from rnnlab.cli import app, friendly
+from rnnlab.cli.common import app, friendly
 from rnnlab.errors import RnnlabError
 
 generate_app = typer.Typer(
@@ -65,7 +65,7 @@ def sample(
     """Sample reviews from a trained generator (when no subcommand is given)."""
     if ctx.invoked_subcommand is not None:
         return
-    from rnnlab.generation import load_generator
+    from rnnlab.tasks.generate import load_generator
 
     if model is None:
         raise RnnlabError(
@@ -151,8 +151,8 @@ def train_cmd(
     Example: rnnlab generate train --data aclImdb_v1.tar.gz --out models/gen --use-rating
     """
     from rnnlab.config import TextConfig, TrainConfig
-    from rnnlab.generation import train_generator
     from rnnlab.models.generator import GeneratorConfig
+    from rnnlab.tasks.generate import train_generator
 
     result = train_generator(
         data,
@@ -221,7 +221,7 @@ def evaluate_cmd(
     IMDB sentiment classifier reads as requested (and, for rating models, its
     mean P(pos) per rating).
     """
-    from rnnlab.generation import evaluate_generator
+    from rnnlab.tasks.generate import evaluate_generator
 
     if data is None and not check:
         raise RnnlabError("nothing to do: give --data for perplexity or drop --no-check")

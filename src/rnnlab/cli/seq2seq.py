@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli import app, friendly
+from rnnlab.cli.common import app, friendly
 
 seq2seq_app = typer.Typer(
     help="Encoder-decoder models (input length != output length): Spanish dates in words "
@@ -27,14 +27,14 @@ DATA_HELP = (
 
 def _sections():
     from rnnlab.models.seq2seq import Seq2SeqConfig
-    from rnnlab.seq2seq import DEFAULT_TRAIN, Seq2SeqTextConfig
+    from rnnlab.tasks.seq2seq import DEFAULT_TRAIN, Seq2SeqTextConfig
 
     return {"text": Seq2SeqTextConfig(), "model": Seq2SeqConfig(), "train": DEFAULT_TRAIN}
 
 
 def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
     """Configs from seq2seq defaults, then a JSON file, then explicit flags (None = not given)."""
-    from rnnlab.cli.classify import build_configs as build
+    from rnnlab.cli.common import build_configs as build
 
     return build(config_file, overrides, _sections())
 
@@ -100,7 +100,7 @@ def train(
 
       rnnlab seq2seq train --data spa.txt --level word --out models/spa
     """
-    from rnnlab.seq2seq import train_seq2seq
+    from rnnlab.tasks.seq2seq import train_seq2seq
 
     cfg = build_configs(
         config,
@@ -159,7 +159,7 @@ def evaluate(
     of a model trained on dates. lemmas: reads every token of the split (test
     unless :SPLIT is given).
     """
-    from rnnlab.seq2seq import evaluate as run
+    from rnnlab.tasks.seq2seq import evaluate as run
 
     metrics = run(model, data, beam_size=beam)
     if as_json:
@@ -189,8 +189,8 @@ def translate(
     per line) when neither is given. The score is the model's log-probability
     of the output.
     """
-    from rnnlab.cli.classify import gather_texts
-    from rnnlab.seq2seq import load_seq2seq
+    from rnnlab.cli.common import gather_texts
+    from rnnlab.tasks.seq2seq import load_seq2seq
 
     items = gather_texts(list(texts or []), file, None, "translate", tables=False)
     if not texts:  # lines read from a file or stdin

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli import app, friendly
+from rnnlab.cli.common import app, friendly
 from rnnlab.errors import RnnlabError
 
 tag_app = typer.Typer(
@@ -29,9 +29,9 @@ def build_tagger_configs(config_file: Path | None, overrides: dict[str, dict[str
     The file holds the sections ``model`` (TaggerConfig keys) and ``train``
     (TrainConfig keys); unknown sections and keys are rejected.
     """
-    from rnnlab.cli.classify import build_configs
+    from rnnlab.cli.common import build_configs
     from rnnlab.models.tagger import TaggerConfig
-    from rnnlab.tagging import DEFAULT_TRAINING
+    from rnnlab.tasks.tag import DEFAULT_TRAINING
 
     cfg = build_configs(config_file, overrides, {"model": TaggerConfig, "train": DEFAULT_TRAINING})
     return cfg["model"], cfg["train"]
@@ -98,7 +98,7 @@ def train(
 
         rnnlab tag train --data ud_english_ewt_v2.15.tar.gz --out models/pos --threads 1
     """
-    from rnnlab.tagging import train_tagger
+    from rnnlab.tasks.tag import train_tagger
 
     if data is not None and (train_file or dev_file or test_file):
         raise RnnlabError("give --data ARCHIVE or --train/--dev/--test files, not both")
@@ -169,7 +169,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Token accuracy, unknown-word accuracy, per-tag F1 and the most confused tags."""
-    from rnnlab.tagging import evaluate_tagger
+    from rnnlab.tasks.tag import evaluate_tagger
 
     p = Path(data).expanduser()
     if split is None and p.is_file() and tarfile.is_tarfile(p):
@@ -219,8 +219,8 @@ def predict(
 
         rnnlab tag predict models/pos "I want to book a flight."
     """
-    from rnnlab.cli.classify import gather_texts
-    from rnnlab.tagging import load_tagger
+    from rnnlab.cli.common import gather_texts
+    from rnnlab.tasks.tag import load_tagger
 
     texts = gather_texts(list(texts or []), file, None, "tag")
     tagger = load_tagger(model)

@@ -141,7 +141,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 class LinearTextClassifier:
     """A vectorizer and one linear layer: ``predict(texts) -> [{"label", "score"}]``.
 
-    Same interface as :class:`rnnlab.pipeline.TextClassifier` (``predict``,
+    Same interface as :class:`rnnlab.tasks.classify.TextClassifier` (``predict``,
     ``predict_proba``, ``label_names``, ``backend``, ``path``, ``config``);
     build one with :meth:`fit` or :meth:`load`.
 

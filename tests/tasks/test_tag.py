@@ -1,6 +1,6 @@
 """train_tagger / load_tagger / evaluate_tagger on a generated tagging language.
 
-The toy language (:func:`rnnlab.tagging.toy_treebank`) has ambiguous words whose
+The toy language (:func:`rnnlab.tasks.tag.toy_treebank`) has ambiguous words whose
 tag only the left context gives (NOUN after "the", VERB after "to") and made-up
 words whose tag only the ending gives (-ous ADJ, -ly ADV).
 """
@@ -21,7 +21,7 @@ from rnnlab.config import TrainConfig
 from rnnlab.data.conllu import to_conllu_text
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.tagger import TaggerConfig
-from rnnlab.tagging import (
+from rnnlab.tasks.tag import (
     AMBIGUOUS,
     SUFFIX_TAGS,
     evaluate_tagger,

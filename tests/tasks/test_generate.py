@@ -14,7 +14,7 @@ from rnnlab.artifacts import read_config
 from rnnlab.config import TextConfig, TrainConfig
 from rnnlab.data import TextDataset
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
-from rnnlab.generation import (
+from rnnlab.tasks.generate import (
     Generator,
     build_vocab,
     conditioning_check,
@@ -25,7 +25,7 @@ from rnnlab.generation import (
     train_generator,
 )
 from rnnlab.models.generator import ConditionalLM, GeneratorConfig
-from rnnlab.pipeline import bundled_model_path
+from rnnlab.tasks.classify import bundled_model_path
 from rnnlab.text import tokenize
 
 NEG = ["awful", "boring", "hated", "dull", "terrible"]

@@ -2,7 +2,7 @@
 
 The guide's third input/output configuration, on part-of-speech tagging::
 
-    from rnnlab.tagging import train_tagger, load_tagger, evaluate_tagger
+    from rnnlab.tasks.tag import train_tagger, load_tagger, evaluate_tagger
     ud = "ud_english_ewt_v2.15.tar.gz"
     train_tagger((ud, "train"), (ud, "dev"), (ud, "test"), out="models/pos")
     tagger = load_tagger("models/pos")

@@ -3,7 +3,7 @@
 A word-level LSTM language model whose initial state comes from a class label
 (and optionally a 1-10 star rating) writes reviews of the requested sentiment::
 
-    from rnnlab.generation import train_generator, load_generator
+    from rnnlab.tasks.generate import train_generator, load_generator
     train_generator("aclImdb_v1.tar.gz", out="models/gen", generator=GeneratorConfig(use_rating=True))
     gen = load_generator("models/gen")
     gen.generate(sentiment="positive", n=3, temperature=0.8, top_k=40, seed=0)
@@ -56,7 +56,7 @@ from rnnlab.models.generator import (
     ConditionalLM,
     GeneratorConfig,
 )
-from rnnlab.pipeline import TrainResult
+from rnnlab.tasks.classify import TrainResult
 from rnnlab.text import OOV, PAD, Vocab, tokenize
 
 KIND = "generator"
@@ -434,7 +434,7 @@ def train_generator(
     log : callable
         Receives one-line progress messages.
     """
-    from rnnlab.pipeline import dataset_sha256, load_test_data, peak_rss_mb
+    from rnnlab.tasks.classify import dataset_sha256, load_test_data, peak_rss_mb
     from rnnlab.training import fit, seed_everything, set_threads
 
     text = text or default_text_config()
@@ -625,7 +625,7 @@ def conditioning_check(
     """Does the generated text follow the condition? Ask a sentiment classifier.
 
     ``n`` reviews are sampled for each of positive and negative and classified
-    with ``classifier`` (default: the bundled IMDB model, ``rnnlab.pipeline.load()``).
+    with ``classifier`` (default: the bundled IMDB model, ``rnnlab.tasks.classify.load()``).
     The share classified as requested is reported per sentiment (the issue's
     floors: >= 0.8 each). For a model trained with ratings, ``n_per_rating``
     reviews are sampled for each rating 1..10 (with the sentiment that rating
@@ -634,7 +634,7 @@ def conditioning_check(
     """
     gen = _as_generator(model)
     if classifier is None:
-        from rnnlab.pipeline import load
+        from rnnlab.tasks.classify import load
 
         classifier = load(threads=1)
     clf_names = [str(x).lower() for x in classifier.label_names]

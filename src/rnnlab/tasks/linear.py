@@ -1,9 +1,9 @@
 """Linear baselines end to end: fit, measure, save, load.
 
-The same steps as :mod:`rnnlab.pipeline` with a bag-of-words model in place of
+The same steps as :mod:`rnnlab.tasks.classify` with a bag-of-words model in place of
 the recurrent network (no embeddings, no epochs)::
 
-    from rnnlab.linear import train, train_linear
+    from rnnlab.tasks.linear import train, train_linear
     result = train("imdb", out="models/nbsvm", kind="nbsvm")   # model directory
     rnnlab.load("models/nbsvm").predict(["A wonderful film."])
 
@@ -148,13 +148,13 @@ def train(
 ):
     """Train a linear classifier and write its model directory.
 
-    Same data handling and directory layout as :func:`rnnlab.pipeline.train`
+    Same data handling and directory layout as :func:`rnnlab.tasks.classify.train`
     (config.json, vocab.json, model.safetensors, metrics.json,
     confusion_matrix.png); ``config["kind"]`` is ``"linear-classifier"`` and
     ``config["model_type"]`` the recipe. Returns a
-    :class:`rnnlab.pipeline.TrainResult` (history empty, best_epoch 0).
+    :class:`rnnlab.tasks.classify.TrainResult` (history empty, best_epoch 0).
     """
-    from rnnlab.pipeline import (
+    from rnnlab.tasks.classify import (
         TrainResult,
         dataset_sha256,
         load_test_data,

@@ -2,7 +2,7 @@
 
 The guide's N != M configuration as one function call::
 
-    from rnnlab.seq2seq import train_seq2seq, load_seq2seq
+    from rnnlab.tasks.seq2seq import train_seq2seq, load_seq2seq
     train_seq2seq("dates:20000", out="models/dates", test_data="dates:2000")
     model = load_seq2seq("models/dates")
     model.translate(["veintiocho de noviembre de dos mil veintiséis"])
@@ -53,7 +53,7 @@ from rnnlab.artifacts import (
 from rnnlab.config import TrainConfig, _check, _Config
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.seq2seq import BOS, BOS_TOKEN, EOS, EOS_TOKEN, Seq2Seq, Seq2SeqConfig
-from rnnlab.pipeline import TrainResult
+from rnnlab.tasks.classify import TrainResult
 from rnnlab.text import Vocab, tokenize
 
 KIND = "seq2seq"

@@ -1,4 +1,4 @@
-"""rnnlab.seq2seq: data specs, train -> model directory -> load -> translate, metrics."""
+"""rnnlab.tasks.seq2seq: data specs, train -> model directory -> load -> translate, metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rnnlab.data.conllu import Sentence, to_conllu_text
 from rnnlab.data.parallel import write_parallel_tsv
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.seq2seq import Seq2SeqConfig
-from rnnlab.seq2seq import (
+from rnnlab.tasks.seq2seq import (
     Seq2SeqTextConfig,
     build_vocabs,
     edit_distance,

@@ -17,7 +17,7 @@ from rnnlab.artifacts import read_config
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
 from rnnlab.data import TextDataset
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
-from rnnlab.pipeline import TextClassifier, encode, evaluate, load, train
+from rnnlab.tasks.classify import TextClassifier, encode, evaluate, load, train
 from rnnlab.text import Vocab
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -360,7 +360,7 @@ def test_load_missing_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("padding", ["bucket", "pre", "post"])
 def test_padded_batches_follow_the_padding_setting(padding) -> None:
-    from rnnlab.pipeline import padded_batches
+    from rnnlab.tasks.classify import padded_batches
 
     seqs = [[5, 6, 7], [8], [9, 10, 11, 12, 13], [14, 15]]
     text = TextConfig(maxlen=6, padding=padding)

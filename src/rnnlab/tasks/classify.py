@@ -2,7 +2,7 @@
 
 The guide's activity, as one function call::
 
-    from rnnlab.pipeline import train
+    from rnnlab.tasks.classify import train
     result = train("imdb", out="models/imdb")     # Word2Vec + 2-layer BiLSTM
     model = rnnlab.load("models/imdb")
     model.predict(["A wonderful film.", "Dull and far too long."])
@@ -469,7 +469,7 @@ def load(path: str | Path | None = None, backend: str = "auto", threads: int = 0
 
     ``backend``: "auto" (onnxruntime when it works, else torch), "onnx" or
     "torch". ``threads``: CPU threads for prediction (0: all cores). A linear
-    model directory (kind "linear-classifier", see :mod:`rnnlab.linear`) gives a
+    model directory (kind "linear-classifier", see :mod:`rnnlab.tasks.linear`) gives a
     ``LinearTextClassifier`` with the same interface (backend "numpy").
     """
     import torch
@@ -482,7 +482,7 @@ def load(path: str | Path | None = None, backend: str = "auto", threads: int = 0
     path = Path(path) if path is not None else bundled_model_path()
     config = read_config(path)
     if config.get("kind") == "linear-classifier":  # bag of words / TF-IDF / NBSVM
-        from rnnlab.linear import load as load_linear
+        from rnnlab.tasks.linear import load as load_linear
 
         if backend not in ("auto", "numpy"):
             raise RnnlabError(
