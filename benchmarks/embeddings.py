@@ -71,13 +71,11 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 def measure(algorithm: str, args, train_ds) -> dict[str, Any]:
     from rnnlab.embeddings.quality import (
-        Word2VecConfig,
         analogy,
         evaluate,
-        load_word_vectors,
         neighbors,
-        train_vectors,
     )
+    from rnnlab.embeddings.word2vec import Word2VecConfig, load_word_vectors, train_vectors
     from rnnlab.errors import RnnlabError
 
     out = RESULTS / f"w2v_{algorithm}"

@@ -108,11 +108,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def train(args) -> dict[str, Any]:
-    from rnnlab.config import TextConfig, TrainConfig
-    from rnnlab.tasks.generate import train_generator
     from rnnlab.models.generator import GeneratorConfig
+    from rnnlab.tasks.generate import DEFAULT_TEXT, DEFAULT_TRAIN, train_generator
 
-    text = TextConfig(max_vocab=args.max_vocab, min_freq=2, maxlen=args.maxlen, truncating="post")
+    text = DEFAULT_TEXT.replace(max_vocab=args.max_vocab, maxlen=args.maxlen)
     gen_cfg = GeneratorConfig(
         embed_dim=args.embed_dim,
         hidden_size=args.hidden,
@@ -120,13 +119,10 @@ def train(args) -> dict[str, Any]:
         use_rating=args.rating,
         condition_every_step=args.every_step,
     )
-    training = TrainConfig(
+    training = DEFAULT_TRAIN.replace(  # lr_decay 0.5, clip_norm 1, val_fraction 0.05
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
-        lr_decay=0.5,
-        clip_norm=1.0,
-        val_fraction=0.05,
         seed=args.seed,
         threads=args.threads,
     )
@@ -149,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from rnnlab.tasks.generate import conditioning_check, load_generator
-    from rnnlab.tasks.classify import load
+    from rnnlab.tasks.classify import load as load_classifier
+    from rnnlab.tasks.generate import conditioning_check, load
 
     torch.set_num_threads(args.threads)
     if args.model is None:
@@ -159,13 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         model_dir = args.model
         metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
-    gen = load_generator(model_dir)
+    gen = load(model_dir, threads=args.threads)
+    classifier = load_classifier(threads=args.threads)  # the bundled IMDB sentiment model
     log(f"conditioning check: {args.n} samples per sentiment")
     t0 = time.perf_counter()
     check = conditioning_check(
         gen,
         n=args.n,
-        classifier=load(threads=args.threads),
+        classifier=classifier,
         temperature=args.temperature,
         top_k=args.top_k,
         max_len=args.max_len,
@@ -178,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     plain = conditioning_check(
         gen,
         n=args.n,
-        classifier=load(threads=args.threads),
+        classifier=classifier,
         temperature=args.temperature,
         top_k=args.top_k,
         max_len=args.max_len,
@@ -186,12 +183,15 @@ def main(argv: list[str] | None = None) -> int:
         ratings=False,
         guidance=0.0,
     )
+    timing = metrics["timing"]
     figures = {
         "test_perplexity": metrics.get("test", {}).get("perplexity"),
         "test_texts": metrics.get("test", {}).get("n_texts"),
         "validation_perplexity": metrics["validation"]["perplexity"],
-        "train_seconds": metrics["timing"]["train_seconds"],
-        "total_train_seconds": metrics["timing"]["total_seconds"],
+        # the network's training time ("train_seconds" in model directories written
+        # before the shared task template, "network_seconds" since)
+        "train_seconds": timing.get("network_seconds", timing.get("train_seconds")),
+        "total_train_seconds": timing["total_seconds"],
         "positive_share": check["shares"]["positive"],
         "negative_share": check["shares"]["negative"],
         "guidance": args.guidance,

@@ -139,7 +139,7 @@ def exact(outputs, tokens) -> float:
 def run_lemmas(args, name: str, archive: Path, train_split: str, val_split: str | None):
     from rnnlab.data.conllu import load_conllu
     from rnnlab.data.parallel import lemma_pairs
-    from rnnlab.tasks.seq2seq import load_seq2seq, train_seq2seq
+    from rnnlab.tasks.seq2seq import load, train_seq2seq
 
     train_tokens = lemma_pairs(load_conllu(archive, train_split))
     test_tokens = lemma_pairs(load_conllu(archive, "test"))
@@ -163,7 +163,7 @@ def run_lemmas(args, name: str, archive: Path, train_split: str, val_split: str 
         log=lambda m: log(f"{name}: {m}"),
     )
     train_seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    model = load_seq2seq(out, threads=args.threads)
+    model = load(out, threads=args.threads)
     forms = sorted({f for f, _ in test_tokens})
     t1 = time.perf_counter()
     lemma_of = dict(zip(forms, model.translate(forms), strict=True))

@@ -57,7 +57,7 @@ def dir_size_bytes(path: Path) -> int:
 def run(name, train_tb, dev_tb, test_tb, out: Path, args) -> dict[str, Any]:
     """Train on one treebank, reload the saved model, measure it on test."""
     from rnnlab.models.tagger import TaggerConfig
-    from rnnlab.tasks.tag import DEFAULT_TRAINING, evaluate_tagger, load_tagger, train_tagger
+    from rnnlab.tasks.tag import DEFAULT_TRAINING, evaluate_tagger, load, train_tagger
 
     model = TaggerConfig()
     changes = {
@@ -90,7 +90,7 @@ def run(name, train_tb, dev_tb, test_tb, out: Path, args) -> dict[str, Any]:
     train_s = time.perf_counter() - t0
     train_cpu_s = time.process_time() - cpu0  # CPU time of this process: fairer on a busy machine
     load1 = os.getloadavg()
-    tagger = load_tagger(out)
+    tagger = load(out, threads=args.threads)
     tagger.tag([s.forms for s in test_tb.sentences[:200]])  # warm-up
     log(f"{name}: evaluating the saved model on {len(test_tb)} test sentences")
     m = evaluate_tagger(tagger, test_tb, out=out / "test_eval")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
 import pytest
 
 import rnnlab
 from rnnlab.artifacts import read_config
-from rnnlab.tasks.classify import bundled_model_path
+from rnnlab.tasks.base import bundled_model_path
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 POSITIVE = [
     "One of the best films I have seen in years: moving, funny and beautifully shot.",
@@ -46,11 +50,26 @@ def test_bundled_model_reads_clear_reviews(model) -> None:
     results = model.predict(POSITIVE + NEGATIVE)
     labels = [r["label"] for r in results]
     assert labels == ["pos"] * len(POSITIVE) + ["neg"] * len(NEGATIVE)
-    assert all(0.5 < r["score"] <= 1.0 for r in results)
+    # clear reviews get a confident score (measured: >= 0.997 for every one of them);
+    # a two-class argmax score >= 0.5 would hold for any model at all
+    assert all(0.9 <= r["score"] <= 1.0 for r in results), results
+
+
+def test_bundled_model_is_accurate_on_a_small_labelled_set(model) -> None:
+    """40 hand-written clear reviews (tests/fixtures): measured 40/40 right; a broken
+    model (random weights, a shuffled vocabulary) scores near 50%."""
+    with open(FIXTURES / "labelled_reviews.tsv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    assert len(rows) == 40
+    predicted = [r["label"] for r in model.predict([row["text"] for row in rows])]
+    accuracy = sum(p == row["label"] for p, row in zip(predicted, rows, strict=True)) / len(rows)
+    assert accuracy >= 0.95
 
 
 def test_bundled_backends_agree(model) -> None:
+    assert model.backend == "onnx"  # the default: a silent fallback would compare torch with torch
     torch_model = rnnlab.load(backend="torch", threads=1)
+    assert torch_model.backend == "torch"
     a = model.predict_proba(POSITIVE + NEGATIVE)
     b = torch_model.predict_proba(POSITIVE + NEGATIVE)
     assert abs(a - b).max() < 1e-4

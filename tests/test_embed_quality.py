@@ -15,17 +15,17 @@ from scipy.stats import pearsonr, spearmanr
 from rnnlab.embeddings import load_vectors, train_word2vec
 from rnnlab.embeddings import quality as q
 from rnnlab.embeddings.quality import (
-    Word2VecConfig,
     analogy,
     analogy_accuracy,
     evaluate,
-    load_word_vectors,
     lookup,
     neighbors,
-    train_vectors,
     word_similarity,
 )
+from rnnlab.embeddings.word2vec import Word2VecConfig, load_word_vectors, train_vectors
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
+
+pytestmark = pytest.mark.slow  # trains models (seconds each)
 
 # --------------------------------------------------------------------------- fixtures
 

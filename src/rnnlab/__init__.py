@@ -4,26 +4,30 @@ import rnnlab
 model = rnnlab.load()            # the bundled IMDB sentiment model
 model.predict(["What a wonderful film!"])
 # [{'label': 'pos', 'score': 0.98}]
+
+The end-to-end tasks live in :mod:`rnnlab.tasks` (``classify``, ``linear``,
+``tag``, ``seq2seq``, ``generate``); this module re-exports the two calls most
+users need.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from rnnlab.version import __version__
 
 
-def load(path=None, backend: str = "auto", threads: int = 0):
-    """Load a model directory (default: the bundled IMDB sentiment model).
+def load(path=None, backend: str = "auto", threads: int | None = None):
+    """Load any model directory (default: the bundled IMDB sentiment model).
 
-    Returns a ``TextClassifier`` whose ``predict(texts)`` gives
-    ``[{"label": ..., "score": ...}, ...]``; see ``rnnlab.tasks.classify.load``.
+    Dispatches on the directory's ``kind``; see :func:`rnnlab.tasks.load`.
+    A classifier's ``predict(texts)`` gives ``[{"label": ..., "score": ...}, ...]``.
     """
-    from rnnlab.tasks.classify import load as _load
+    from rnnlab.tasks import load as _load
 
     return _load(path, backend=backend, threads=threads)
 
 
 def train(*args, **kwargs):
-    """Train a text classifier; see ``rnnlab.tasks.classify.train``."""
+    """Train a recurrent text classifier; see :func:`rnnlab.tasks.classify.train`."""
     from rnnlab.tasks.classify import train as _train
 
     return _train(*args, **kwargs)

@@ -16,12 +16,12 @@ from rnnlab.errors import RnnlabError
 T = TypeVar("T")
 
 
-def _check(cond: bool, name: str, expected: str, got: Any) -> None:
+def check_value(cond: bool, name: str, expected: str, got: Any) -> None:
     if not cond:
         raise RnnlabError(f"{name} must be {expected}, got {got!r}")
 
 
-class _Config:
+class Config:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[arg-type]
 
@@ -41,7 +41,7 @@ class _Config:
 
 
 @dataclass(frozen=True)
-class TextConfig(_Config):
+class TextConfig(Config):
     max_vocab: int = 20000  # vocabulary size, <pad> and <unk> included
     min_freq: int = 2  # a token must occur this often in the training texts
     maxlen: int = 400  # tokens kept per text
@@ -50,27 +50,37 @@ class TextConfig(_Config):
     # "pre" / "post": Keras-style, every text padded to maxlen on that side and the
     # network reads the padding as input (no mask) -- kept to measure the padding trap.
     padding: str = "bucket"
+    # "words": rnnlab.text.tokenize (Unicode-aware words; Han/kana/Thai one character each);
+    # "chars": grapheme clusters; "subword": BPE learned from the training texts and
+    # saved as tokenizer.json in the model directory (rnnlab.text.tokenizers).
+    tokenizer: str = "words"
 
     def __post_init__(self) -> None:
-        _check(self.max_vocab >= 3, "text.max_vocab", "an integer >= 3", self.max_vocab)
-        _check(self.min_freq >= 1, "text.min_freq", "an integer >= 1", self.min_freq)
-        _check(self.maxlen >= 1, "text.maxlen", "an integer >= 1", self.maxlen)
-        _check(
+        check_value(self.max_vocab >= 3, "text.max_vocab", "an integer >= 3", self.max_vocab)
+        check_value(self.min_freq >= 1, "text.min_freq", "an integer >= 1", self.min_freq)
+        check_value(self.maxlen >= 1, "text.maxlen", "an integer >= 1", self.maxlen)
+        check_value(
             self.truncating in ("pre", "post"),
             "text.truncating",
             "'pre' or 'post'",
             self.truncating,
         )
-        _check(
+        check_value(
             self.padding in ("bucket", "pre", "post"),
             "text.padding",
             "'bucket', 'pre' or 'post'",
             self.padding,
         )
+        check_value(
+            self.tokenizer in ("words", "chars", "subword"),
+            "text.tokenizer",
+            "'words', 'chars' or 'subword'",
+            self.tokenizer,
+        )
 
 
 @dataclass(frozen=True)
-class EmbeddingConfig(_Config):
+class EmbeddingConfig(Config):
     source: str = "word2vec"  # "word2vec" (trained on the training texts), "random" or a file path
     dim: int = 100  # vector size (for a file: read from the file)
     algorithm: str = "cbow"  # Word2Vec: "cbow" or "skipgram"
@@ -80,21 +90,21 @@ class EmbeddingConfig(_Config):
     freeze: bool = False  # keep the embedding fixed while training the network
 
     def __post_init__(self) -> None:
-        _check(bool(self.source), "embedding.source", "word2vec, random or a path", self.source)
-        _check(self.dim >= 1, "embedding.dim", "an integer >= 1", self.dim)
-        _check(
+        check_value(bool(self.source), "embedding.source", "word2vec, random or a path", self.source)
+        check_value(self.dim >= 1, "embedding.dim", "an integer >= 1", self.dim)
+        check_value(
             self.algorithm in ("cbow", "skipgram"),
             "embedding.algorithm",
             "'cbow' or 'skipgram'",
             self.algorithm,
         )
-        _check(self.window >= 1, "embedding.window", "an integer >= 1", self.window)
-        _check(self.min_count >= 1, "embedding.min_count", "an integer >= 1", self.min_count)
-        _check(self.epochs >= 1, "embedding.epochs", "an integer >= 1", self.epochs)
+        check_value(self.window >= 1, "embedding.window", "an integer >= 1", self.window)
+        check_value(self.min_count >= 1, "embedding.min_count", "an integer >= 1", self.min_count)
+        check_value(self.epochs >= 1, "embedding.epochs", "an integer >= 1", self.epochs)
 
 
 @dataclass(frozen=True)
-class ModelConfig(_Config):
+class ModelConfig(Config):
     cell: str = "lstm"  # "rnn" (tanh), "lstm", "gru", or "none" (order-blind baseline:
     # pooled embeddings -> one hidden fully connected layer; no recurrence)
     hidden_size: int = 48  # H, units per direction
@@ -102,27 +112,53 @@ class ModelConfig(_Config):
     bidirectional: bool = True  # add a backward direction
     dropout: float = 0.3  # between layers and before the output layer
     pooling: str = "maxmean"  # "last" (the guide's h_N), "max", "mean" or "maxmean"
+    # False: the guide's LSTM, whose candidate c~ = tanh(x W_xc + h W_hc) has no bias (its
+    # entries are held at zero through training); True: torch's and Keras' LSTM (LSTM only).
+    candidate_bias: bool = True
+    # Initial weights: "torch" (torch's defaults) or "keras" (Keras' defaults: Glorot-uniform
+    # input matrices, orthogonal recurrent matrices, zero biases but the LSTM forget gate's 1).
+    init: str = "torch"
 
     def __post_init__(self) -> None:
-        _check(
+        check_value(
             self.cell in ("rnn", "lstm", "gru", "none"),
             "model.cell",
             "rnn, lstm, gru or none",
             self.cell,
         )
-        _check(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
-        _check(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
-        _check(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
-        _check(
+        check_value(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
+        check_value(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
+        check_value(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
+        check_value(
             self.pooling in ("last", "max", "mean", "maxmean"),
             "model.pooling",
             "last, max, mean or maxmean",
             self.pooling,
         )
+        check_value(
+            isinstance(self.candidate_bias, bool),
+            "model.candidate_bias",
+            "true or false",
+            self.candidate_bias,
+        )
+        check_value(
+            self.candidate_bias or self.cell == "lstm",
+            "model.candidate_bias",
+            f"true for model.cell {self.cell!r} (only the guide's LSTM drops it)",
+            self.candidate_bias,
+        )
+        check_value(self.init in ("torch", "keras"), "model.init", "'torch' or 'keras'", self.init)
+
+
+def _finite(value: Any) -> bool:
+    """A real number (bool excluded) that is neither NaN nor infinite."""
+    import math
+
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
-class TrainConfig(_Config):
+class TrainConfig(Config):
     epochs: int = 5  # upper bound; early stopping usually ends sooner
     batch_size: int = 32
     lr: float = 2e-3  # Adam learning rate
@@ -134,16 +170,38 @@ class TrainConfig(_Config):
     seed: int = 0
     threads: int = 0  # torch threads (0: all cores)
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept in config.json
+    # Resumable checkpoints (rnnlab.training.checkpoint): one at each epoch end and, within
+    # an epoch, one every this many seconds (0: none by time) ...
+    checkpoint_every_s: float = 300.0
+    # ... and one every this many batches (0: none by count); whichever is due first.
+    checkpoint_every_steps: int = 0
 
     def __post_init__(self) -> None:
-        _check(self.epochs >= 1, "train.epochs", "an integer >= 1", self.epochs)
-        _check(self.batch_size >= 1, "train.batch_size", "an integer >= 1", self.batch_size)
-        _check(self.lr > 0, "train.lr", "> 0", self.lr)
-        _check(0 < self.lr_decay <= 1, "train.lr_decay", "in (0, 1]", self.lr_decay)
-        _check(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
-        _check(self.clip_norm >= 0, "train.clip_norm", ">= 0", self.clip_norm)
-        _check(self.patience >= 0, "train.patience", "an integer >= 0", self.patience)
-        _check(
+        for name in ("lr", "lr_decay", "weight_decay", "clip_norm", "val_fraction"):
+            value = getattr(self, name)  # NaN/inf compare False/True in surprising ways
+            check_value(_finite(value), f"train.{name}", "a finite number", value)
+        check_value(
+            _finite(self.checkpoint_every_s) and self.checkpoint_every_s >= 0,
+            "train.checkpoint_every_s",
+            "a finite number of seconds >= 0 (0: no timed checkpoints)",
+            self.checkpoint_every_s,
+        )
+        check_value(
+            isinstance(self.checkpoint_every_steps, int)
+            and not isinstance(self.checkpoint_every_steps, bool)
+            and self.checkpoint_every_steps >= 0,
+            "train.checkpoint_every_steps",
+            "an integer >= 0 (0: no checkpoints by batch count)",
+            self.checkpoint_every_steps,
+        )
+        check_value(self.epochs >= 1, "train.epochs", "an integer >= 1", self.epochs)
+        check_value(self.batch_size >= 1, "train.batch_size", "an integer >= 1", self.batch_size)
+        check_value(self.lr > 0, "train.lr", "> 0", self.lr)
+        check_value(0 < self.lr_decay <= 1, "train.lr_decay", "in (0, 1]", self.lr_decay)
+        check_value(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
+        check_value(self.clip_norm >= 0, "train.clip_norm", ">= 0", self.clip_norm)
+        check_value(self.patience >= 0, "train.patience", "an integer >= 0", self.patience)
+        check_value(
             0.0 < self.val_fraction < 0.5, "train.val_fraction", "in (0, 0.5)", self.val_fraction
         )
-        _check(self.threads >= 0, "train.threads", "an integer >= 0", self.threads)
+        check_value(self.threads >= 0, "train.threads", "an integer >= 0", self.threads)

@@ -17,3 +17,25 @@ class DataError(RnnlabError):
 
 class ArtifactError(RnnlabError):
     """A model directory is incomplete, corrupted or from an incompatible version."""
+
+
+class CheckpointError(RnnlabError):
+    """A training checkpoint is corrupt, incomplete, or from another model or run."""
+
+
+class TrainingInterrupted(RnnlabError):
+    """Ctrl-C or SIGTERM stopped training after a checkpoint was saved.
+
+    ``checkpoint_dir``, ``epoch`` and ``step`` say where; the message says how
+    to resume (the same command with ``--resume``).
+    """
+
+    def __init__(self, message: str, checkpoint_dir=None, epoch: int = 0, step: int = 0) -> None:
+        super().__init__(message)
+        self.checkpoint_dir = checkpoint_dir
+        self.epoch = epoch
+        self.step = step
+
+
+class TrainingDiverged(RnnlabError):
+    """The training loss became NaN or infinite; nothing non-finite was saved."""

@@ -44,7 +44,7 @@ def export_onnx(net) -> bytes:
     return buf.getvalue()
 
 
-def _check(session, net) -> float:
+def check_value(session, net) -> float:
     """Largest |logit| difference between onnxruntime and torch on a probe batch."""
     import torch
 
@@ -92,7 +92,7 @@ def onnx_session(net, required: bool = False, threads: int = 0):
         if fresh:
             data = export_onnx(net)
         session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        diff = _check(session, net)
+        diff = check_value(session, net)
         if diff > TOLERANCE:
             raise RnnlabError(f"onnx export differs from torch by {diff:.2e} (> {TOLERANCE})")
         if fresh:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -13,7 +12,6 @@ from types import SimpleNamespace
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from rnnlab.artifacts import read_config
 from rnnlab.cli import app
@@ -21,43 +19,11 @@ from rnnlab.data import IMDB_MD5, IMDB_URL, load_imdb
 from rnnlab.errors import DataError
 from rnnlab.tasks.classify import load
 
+from .helpers import assert_ok, assert_user_error, cli, corpus, write_csv
+
+pytestmark = pytest.mark.slow  # trains models (seconds each)
+
 RNNLAB = Path(sys.executable).with_name("rnnlab")
-runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
-
-
-def cli(*args: object, input: str | bytes | None = None):
-    return runner.invoke(app, [str(a) for a in args], input=input)
-
-
-def assert_ok(result) -> None:
-    assert result.exit_code == 0, (result.output, result.exception)
-
-
-def assert_user_error(result, *needles: str) -> str:
-    """Exit code != 0, one 'error: ...' line on stderr, no traceback; returns the message."""
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not a crash
-    err = result.stderr.strip()
-    assert err.startswith("error: "), err
-    assert "\n" not in err, err
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
-
-
-def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
-def corpus(reviews, n: int, seed: int, classes=("neg", "pos")) -> list[tuple[str, str]]:
-    return list(zip(*reviews(n, seed, classes), strict=True))
-
-
 # Small, fast settings (see tests/test_pipeline.py for the accuracy calibration).
 TRAIN_FLAGS = [
     "--lr-decay",
@@ -87,16 +53,9 @@ TRAIN_FLAGS = [
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, reviews) -> SimpleNamespace:
-    root = tmp_path_factory.mktemp("cli")
-    train_csv = write_csv(root / "train.csv", corpus(reviews, 400, 100))
-    test_csv = write_csv(root / "test.csv", corpus(reviews, 200, 7))
-    cfg = root / "cfg.json"
-    cfg.write_text(json.dumps({"embedding": {"min_count": 1}, "train": {"lr": 0.5, "seed": 3}}))
-    result = cli("train", "--data", train_csv, "--out", root / "m", "--config", cfg, *TRAIN_FLAGS)
-    return SimpleNamespace(
-        root=root, out=root / "m", train_csv=train_csv, test_csv=test_csv, result=result
-    )
+def trained(cli_model) -> SimpleNamespace:
+    config = {"embedding": {"min_count": 1}, "train": {"lr": 0.5, "seed": 3}}
+    return cli_model("cli", *TRAIN_FLAGS, config=config)
 
 
 def test_train_end_to_end(trained) -> None:

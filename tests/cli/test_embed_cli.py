@@ -11,7 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from rnnlab.cli import app
-from rnnlab.embeddings.quality import load_word_vectors, neighbors
+from rnnlab.embeddings.quality import neighbors
+from rnnlab.embeddings.word2vec import load_word_vectors
+
+pytestmark = pytest.mark.slow  # trains models (seconds each)
 
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
 

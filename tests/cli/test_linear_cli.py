@@ -2,72 +2,29 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
+from rnnlab import load
 from rnnlab.artifacts import read_config
-from rnnlab.cli import app
-from rnnlab.tasks.classify import load
 from rnnlab.serve import create_app
 
-runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
+from .helpers import assert_ok, assert_user_error, cli, json_lines
 
-
-def cli(*args: object, input: str | None = None):
-    return runner.invoke(app, [str(a) for a in args], input=input)
-
-
-def assert_ok(result) -> None:
-    assert result.exit_code == 0, (result.output, result.exception)
-
-
-def assert_user_error(result, *needles: str) -> None:
-    """Exit code 1, one 'error: ...' line on stderr naming the problem, no traceback."""
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-
-
-def write_csv(path: Path, rows) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(("text", "label"))
-        w.writerows(rows)
-    return path
-
-
-def corpus(reviews, n: int, seed: int) -> list[tuple[str, str]]:
-    return list(zip(*reviews(n, seed), strict=True))
-
-
-def json_lines(result) -> list[dict]:
-    assert_ok(result)
-    return [json.loads(line) for line in result.stdout.splitlines()]
-
+pytestmark = pytest.mark.slow  # trains models (seconds each)
 
 TEXTS = ["w1 great w2 wonderful", "w3 awful w4", "superb w5 w6 w7", "w8 terrible and dull"]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, reviews) -> SimpleNamespace:
-    root = tmp_path_factory.mktemp("linear-cli")
-    train_csv = write_csv(root / "train.csv", corpus(reviews, 300, 100))
-    test_csv = write_csv(root / "test.csv", corpus(reviews, 200, 7))
-    cfg = root / "cfg.json"
-    cfg.write_text(json.dumps({"linear": {"C": 0.5, "min_df": 2}, "train": {"seed": 3}}))
-    args = ["--data", train_csv, "--test-data", test_csv, "--config", cfg, "--quiet"]
-    result = cli("train", "--model", "nbsvm", "--out", root / "m", "--ngrams", "1", *args)
-    return SimpleNamespace(root=root, out=root / "m", train_csv=train_csv, test_csv=test_csv,
-                           result=result, cfg=cfg)  # fmt: skip
+def trained(cli_model) -> SimpleNamespace:
+    config = {"linear": {"C": 0.5, "min_df": 2}, "train": {"seed": 3}}
+    flags = ["--model", "nbsvm", "--ngrams", "1", "--quiet"]
+    return cli_model("linear-cli", *flags, n_train=300, config=config, held_out=True)
 
 
 def test_train_writes_a_linear_model_directory(trained) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 from rnnlab.artifacts import base_config, json_writer, read_config, write_model_dir
 from rnnlab.cli import app
 from rnnlab.data.conllu import to_conllu_text
-from rnnlab.tasks.tag import toy_treebank
+from rnnlab.data.synthetic import toy_treebank
 
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
 
@@ -74,6 +75,7 @@ def model(tmp_path_factory) -> tuple[Path, dict[str, Path]]:
     return out, files
 
 
+@pytest.mark.slow
 def test_train_writes_a_tagger_directory_with_the_flags_and_config_file(model) -> None:
     out, _ = model
     config = read_config(out, kind="tagger")
@@ -84,6 +86,7 @@ def test_train_writes_a_tagger_directory_with_the_flags_and_config_file(model) -
     assert config["data"]["test"]["sentences"] == 60
 
 
+@pytest.mark.slow
 def test_evaluate_prints_table_json_and_writes_files(model, tmp_path) -> None:
     out, files = model
     result = cli("tag", "evaluate", out, "--data", files["test"])
@@ -98,6 +101,7 @@ def test_evaluate_prints_table_json_and_writes_files(model, tmp_path) -> None:
     assert (tmp_path / "e" / "confusion_matrix.png").is_file()
 
 
+@pytest.mark.slow
 def test_predict_prints_token_tag_pairs(model) -> None:
     out, _ = model
     result = cli("tag", "predict", out, "They want to watch the dog.", "The run is big.")
@@ -113,6 +117,7 @@ def test_predict_prints_token_tag_pairs(model) -> None:
     assert obj["tags"][3] == "VERB"
 
 
+@pytest.mark.slow
 def test_data_archive_trains_on_its_three_splits(tmp_path) -> None:
     archive = tmp_path / "ud_toy.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
@@ -134,6 +139,7 @@ def test_data_archive_trains_on_its_three_splits(tmp_path) -> None:
     assert_ok(cli("tag", "evaluate", tmp_path / "m", "--data", archive, "--split", "dev"))
 
 
+@pytest.mark.slow
 def test_user_errors_are_one_line(model, tmp_path) -> None:
     out, files = model
     assert_user_error(
@@ -184,3 +190,44 @@ def test_help_describes_every_command() -> None:
         result = cli("tag", name, "--help")
         assert_ok(result)
         assert needle in result.stdout
+
+
+def documented_defaults(*names: str) -> dict:
+    """{click option: the value its help gives as "(default: X)"} of one command."""
+    import typer.main
+
+    command = typer.main.get_command(app)
+    for name in names:
+        command = command.commands[name]
+    found = {}
+    for param in command.params:
+        m = re.search(r"\(default: ([^,)]+)", param.help or "")
+        if m:
+            found[param] = m.group(1)
+    return found
+
+
+def test_help_defaults_are_the_librarys(monkeypatch, tmp_path) -> None:
+    """Each flag given its documented default trains exactly what leaving it out trains."""
+    import inspect
+
+    import rnnlab.tasks.tag as tag
+
+    calls, signature = [], inspect.signature(tag.train_tagger)
+
+    def fake(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        calls.append({k: bound.arguments[k] for k in ("model", "training", "column")})
+        return tag.TrainResult(tmp_path, {}, [], 0.0, 0)
+
+    monkeypatch.setattr(tag, "train_tagger", fake)
+    base = ["tag", "train", "--train", "a.conllu", "--dev", "b.conllu", "--out", tmp_path / "m"]
+    assert_ok(cli(*base))
+    documented = documented_defaults("tag", "train")
+    assert len(documented) == 13  # every model and train flag
+    for option, value in documented.items():
+        flag = [value] if value.startswith("--") else [option.opts[0], value]
+        assert_ok(cli(*base, *flag))
+        assert calls[-1] == calls[0], (flag, calls[-1])
+    assert calls[0]["model"] == tag.TaggerConfig() and calls[0]["training"] == tag.DEFAULT_TRAINING

@@ -3,7 +3,17 @@ import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from rnnlab.data.synthetic import NEGATIVE, POSITIVE, TEMPLATES, _review, order_sensitive_reviews
+from rnnlab.data.conllu import load_conllu, to_conllu_text
+from rnnlab.data.synthetic import (
+    AMBIGUOUS,
+    NEGATIVE,
+    POSITIVE,
+    SUFFIX_TAGS,
+    TEMPLATES,
+    _review,
+    order_sensitive_reviews,
+    toy_treebank,
+)
 
 
 def test_deterministic_and_balanced():
@@ -42,3 +52,43 @@ def test_bag_of_words_is_at_chance_but_bigrams_are_not():
 def test_bad_n():
     with pytest.raises(ValueError, match="n must be"):
         order_sensitive_reviews(1)
+
+
+# ---------------------------------------------------------------------------- toy treebank
+
+
+def test_toy_treebank_is_deterministic_and_has_its_three_shapes():
+    a, b = toy_treebank(40, seed=5), toy_treebank(40, seed=5)
+    assert [s.forms for s in a.sentences] == [s.forms for s in b.sentences]
+    assert a.sha256 == b.sha256 != toy_treebank(40, seed=6).sha256
+    assert [s.forms for s in a.sentences] != [s.forms for s in toy_treebank(40, 6).sentences]
+    assert len(a) == 40 and a.n_words == sum(len(s.forms) for s in a.sentences)
+    lengths = [len(s.forms) for s in a.sentences]
+    # shares 1/4, 1/4, 1/2: sentence i has shape min(i % 4, 2) -> 7, 5, 4 tokens
+    assert lengths == [[7, 5, 4, 4][i % 4] for i in range(40)]
+    for s in a.sentences:
+        assert len(s.forms) == len(s.upos) == len(s.lemmas)
+        assert s.forms[0][0].isupper() and s.forms[-1] == "." and s.upos[-1] == "PUNCT"
+
+
+def test_toy_treebank_tags_follow_context_and_endings():
+    tb = toy_treebank(200, seed=0)
+    made_up = []
+    for s in tb.sentences:
+        for i, (form, tag) in enumerate(zip(s.forms, s.upos, strict=True)):
+            if form.lower() in AMBIGUOUS:  # the left neighbour decides
+                assert tag == {"to": "VERB", "the": "NOUN"}[s.forms[i - 1].lower()]
+            if i > 0 and s.forms[i - 1] == "ran":  # a made-up word: its ending decides
+                suffix = next(x for x in SUFFIX_TAGS if form.endswith(x))
+                assert tag == SUFFIX_TAGS[suffix]
+                made_up.append(form)
+    assert len(made_up) == 100
+    assert len(set(made_up)) > 90  # made up per sentence, so almost never seen twice
+
+
+def test_toy_treebank_round_trips_through_conllu(tmp_path):
+    tb = toy_treebank(12, seed=3)
+    path = tmp_path / "toy-ud-test.conllu"
+    path.write_text(to_conllu_text(tb.sentences), encoding="utf-8")
+    back = load_conllu(path)
+    assert [(s.forms, s.upos) for s in back.sentences] == [(s.forms, s.upos) for s in tb.sentences]

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from rnnlab.config import ModelConfig
 from rnnlab.models import SequenceClassifier
 
+pytestmark = pytest.mark.slow  # trains models (seconds each)
+
 
 def config(**kw) -> ModelConfig:
     base = {"hidden_size": 8, "num_layers": 1, "bidirectional": False, "dropout": 0.0}

@@ -12,7 +12,6 @@ from sklearn.linear_model import LogisticRegression
 import rnnlab
 from rnnlab.data import TextDataset
 from rnnlab.errors import ArtifactError, RnnlabError
-from rnnlab.tasks.linear import train, train_linear
 from rnnlab.models.linear import (
     KINDS,
     LinearConfig,
@@ -21,6 +20,9 @@ from rnnlab.models.linear import (
     make_vectorizer,
 )
 from rnnlab.tasks.classify import evaluate
+from rnnlab.tasks.linear import train, train_linear
+
+pytestmark = pytest.mark.slow  # trains models (seconds each)
 
 QUIET = {"log": lambda _msg: None}
 
@@ -111,7 +113,7 @@ def test_save_load_round_trip_gives_identical_probabilities(kind, corpus, tmp_pa
     assert {"config.json", "vocab.json", "model.safetensors", "metrics.json"} <= files
     assert "confusion_matrix.png" in files
     assert not any(p.suffix in (".pkl", ".pickle", ".joblib") for p in (tmp_path / kind).iterdir())
-    metrics = evaluate(tmp_path / kind, test_ds)
+    metrics = evaluate(rnnlab.load(tmp_path / kind), test_ds)
     assert metrics["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
     assert metrics["backend"] == "numpy"
 

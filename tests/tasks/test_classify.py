@@ -20,6 +20,8 @@ from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.tasks.classify import TextClassifier, encode, evaluate, load, train
 from rnnlab.text import Vocab
 
+pytestmark = pytest.mark.slow  # trains models (seconds each)
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODEL_FILES = [
     "config.json",
@@ -123,8 +125,11 @@ def test_load_and_predict(trained) -> None:
     for p in preds:
         assert set(p) == {"label", "score"}
         assert p["label"] in read_config(trained.out)["label_names"]
-        assert isinstance(p["score"], float) and 0.5 <= p["score"] <= 1.0
+        assert isinstance(p["score"], float) and 0.0 <= p["score"] <= 1.0
     assert [p["label"] for p in preds] == ["pos", "neg", "pos", "neg"]
+    # two cue words of one class: a confident score (calibration, seeds 0-4 of these
+    # settings: >= 0.995 for both texts), which a model that learned nothing would not give
+    assert preds[0]["score"] >= 0.9 and preds[1]["score"] >= 0.9
     probs = clf.predict_proba(texts)
     assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1.0)
     assert [p["score"] for p in preds] == pytest.approx(probs.max(axis=1).tolist(), abs=0)
@@ -336,8 +341,8 @@ def tamper(out: Path, **changes) -> None:
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
-        ({"model__hidden_size": 32}, "cannot load model from"),
-        ({"vocab_size": 5}, "cannot load model from"),
+        ({"model__hidden_size": 32}, "cannot load weights"),
+        ({"vocab_size": 5}, "vocab.json has .* entries, config says 5"),
         ({"model__cell": "xyz"}, "model.cell must be rnn, lstm, gru or none"),
         ({"text__typo": 1}, "unknown TextConfig key"),
         ({"kind": "tagger"}, "holds a 'tagger' model, expected 'classifier'"),

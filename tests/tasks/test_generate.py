@@ -14,18 +14,23 @@ from rnnlab.artifacts import read_config
 from rnnlab.config import TextConfig, TrainConfig
 from rnnlab.data import TextDataset
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
+from rnnlab.models.generator import ConditionalLM, GeneratorConfig
+from rnnlab.tasks import load as load_any
+from rnnlab.tasks.base import TrainResult, bundled_model_path
 from rnnlab.tasks.generate import (
+    DEFAULT_SAMPLE,
     Generator,
+    SampleConfig,
     build_vocab,
     conditioning_check,
     detokenize,
+    evaluate_generator,
     lm_batches,
     lm_sequences,
-    load_generator,
+    lm_step,
+    load,
     train_generator,
 )
-from rnnlab.models.generator import ConditionalLM, GeneratorConfig
-from rnnlab.tasks.classify import bundled_model_path
 from rnnlab.text import tokenize
 
 NEG = ["awful", "boring", "hated", "dull", "terrible"]
@@ -58,9 +63,19 @@ SMALL = GeneratorConfig(
 )
 
 
+def untrained(**kw) -> Generator:
+    """A generator with random weights (for errors that need no training)."""
+    ds = corpus(30)
+    vocab = build_vocab([tokenize(t) for t in ds.texts], TEXT)
+    torch.manual_seed(0)
+    cfg = GeneratorConfig(embed_dim=8, hidden_size=8, condition_dim=4, **kw)
+    return Generator(ConditionalLM(cfg, len(vocab), 2), vocab, TEXT, ["neg", "pos"])
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("gen") / "model"
+    lines: list[str] = []
     result = train_generator(
         corpus(),
         out,
@@ -69,13 +84,15 @@ def trained(tmp_path_factory):
         training=TRAIN,
         test_data=corpus(100, seed=1),
         progress=False,
-        log=lambda _m: None,
+        log=lines.append,
     )
+    result.log = lines
     return result
 
 
+@pytest.mark.slow
 def test_samples_follow_the_condition(trained):
-    gen = trained.generator
+    gen = trained.model
     for sentiment, own, other in (("positive", POS, NEG), ("neg", NEG, POS)):
         words = [w for t in gen.generate(sentiment, n=40, seed=0, guidance=0) for w in tokenize(t)]
         n_own = sum(w in own for w in words)
@@ -86,6 +103,7 @@ def test_samples_follow_the_condition(trained):
         assert n_own > 60
 
 
+@pytest.mark.slow
 def test_training_figures_and_model_directory(trained):
     m = trained.metrics
     # uniform over the 13 real targets would be perplexity ~13; the cue words halve it
@@ -104,23 +122,67 @@ def test_training_figures_and_model_directory(trained):
     assert json.loads((trained.out / "metrics.json").read_text()) == json.loads(json.dumps(m))
 
 
+@pytest.mark.slow
 def test_save_load_round_trip(trained):
-    loaded = load_generator(trained.out)
+    loaded = load(trained.out, threads=1)
     kw = {"n": 5, "seed": 7, "rating": 9}
-    assert loaded.generate("pos", **kw) == trained.generator.generate("pos", **kw)
-    assert loaded.vocab == trained.generator.vocab
+    assert loaded.generate("pos", **kw) == trained.model.generate("pos", **kw)
+    assert loaded.vocab == trained.model.vocab
     test = corpus(50, seed=3)
-    assert loaded.perplexity(test) == trained.generator.perplexity(test)
+    assert loaded.perplexity(test) == trained.model.perplexity(test)
+    # what training keeps in memory is what config.json holds (less the files' checksums)
+    assert {k: v for k, v in loaded.config.items() if k != "files"} == trained.model.config
 
 
+@pytest.mark.slow
+def test_train_returns_the_shared_result_and_the_registry_loads_it(trained):
+    assert isinstance(trained, TrainResult)
+    assert isinstance(trained.model, Generator) and trained.model.path == trained.out
+    assert 1 <= trained.best_epoch <= TRAIN.epochs
+    via_registry = load_any(trained.out, threads=1)  # dispatches on kind "generator"
+    assert isinstance(via_registry, Generator)
+    kw = {"n": 3, "seed": 2}
+    assert via_registry.generate("neg", **kw) == trained.model.generate("neg", **kw)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("threads", "expected"), [(1, 1), (2, 2), (0, None)])
+def test_load_sets_threads_as_the_template_does(trained, threads, expected):
+    import os
+
+    load(trained.out, threads=threads)
+    assert torch.get_num_threads() == (expected or os.cpu_count())
+
+
+@pytest.mark.slow
+def test_load_rejects_a_bad_thread_count(trained):
+    with pytest.raises(RnnlabError, match="threads must be"):
+        load(trained.out, threads=-1)
+
+
+@pytest.mark.slow
+def test_epoch_log_shows_perplexities(trained):
+    epochs = [line for line in trained.log if line.startswith("epoch ")]
+    assert len(epochs) == TRAIN.epochs
+    for line, record in zip(epochs, trained.history, strict=True):
+        assert f"train loss {record['train_loss']:.4f} " in line
+        assert f"(ppl {math.exp(record['train_loss']):.1f})" in line
+        assert f"(ppl {math.exp(record['val_loss']):.1f})" in line
+    assert f"kept epoch {trained.best_epoch} (lowest validation loss)" in trained.log
+    best = trained.history[trained.best_epoch - 1]
+    assert trained.metrics["validation"]["perplexity"] == pytest.approx(math.exp(best["val_loss"]))
+
+
+@pytest.mark.slow
 def test_same_seed_same_text_different_seed_different(trained):
-    gen = trained.generator
+    gen = trained.model
     assert gen.generate("pos", n=4, seed=1) == gen.generate("pos", n=4, seed=1)
     assert gen.generate("pos", n=4, seed=1) != gen.generate("pos", n=4, seed=2)
     greedy = gen.generate("pos", n=2, temperature=0)
     assert gen.generate("pos", n=2, top_k=1, seed=5) == greedy
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_given_a_seed(tmp_path):
     kw = {
         "text": TEXT,
@@ -223,8 +285,9 @@ class WordClassifier:
         return [{"label": self.label_names[int(k)]} for k in probs.argmax(1)]
 
 
+@pytest.mark.slow
 def test_conditioning_check(trained):
-    result = conditioning_check(trained.generator, n=30, classifier=WordClassifier())
+    result = conditioning_check(trained.model, n=30, classifier=WordClassifier())
     assert result["shares"]["positive"] >= 0.9
     assert result["shares"]["negative"] >= 0.9
     per_rating = result["rating_p_pos"]
@@ -233,6 +296,27 @@ def test_conditioning_check(trained):
     assert all(per_rating[r]["mean_p_pos"] > 0.7 for r in ("7", "8", "9", "10"))
 
 
+@pytest.mark.slow
+def test_evaluate_generator_perplexity_and_check(trained):
+    data = corpus(40, seed=5)
+    result = evaluate_generator(trained.out, data, n=30, classifier=WordClassifier())
+    assert result["model"] == str(trained.out)
+    assert result["perplexity"]["perplexity"] == trained.model.perplexity(data)["perplexity"]
+    # the same samples as the check run directly (same seeds and defaults)
+    assert result["conditioning"] == conditioning_check(trained.model, WordClassifier(), n=30)
+    assert result["conditioning"]["guidance"] == 1.5  # the two-label default, as sampled
+    assert "conditioning" not in evaluate_generator(trained.model, data, check=False)
+
+
+def test_the_check_needs_a_sentiment_classifier():
+    gen = untrained()
+    with pytest.raises(RnnlabError, match="needs a sentiment classifier"):
+        evaluate_generator(gen, corpus(10), n=2)
+    with pytest.raises(RnnlabError, match="needs a sentiment classifier"):
+        conditioning_check(gen, None, n=2)
+
+
+@pytest.mark.slow
 def test_conditioning_check_needs_sentiment_labels(trained, tmp_path):
     ds = corpus(60)
     ds = TextDataset(ds.texts, ds.labels, ["sports", "news"], "toy")
@@ -246,11 +330,9 @@ def test_conditioning_check_needs_sentiment_labels(trained, tmp_path):
         log=lambda _m: None,
     )
     with pytest.raises(RnnlabError, match="neg/pos"):
-        conditioning_check(result.generator, n=2, classifier=WordClassifier())
-    assert len(result.generator.generate("news", n=2)) == 2  # guided by default (two labels)
-    assert result.generator.generate("news", n=2, guidance=0) != result.generator.generate(
-        "news", n=2
-    )
+        conditioning_check(result.model, n=2, classifier=WordClassifier())
+    assert len(result.model.generate("news", n=2)) == 2  # guided by default (two labels)
+    assert result.model.generate("news", n=2, guidance=0) != result.model.generate("news", n=2)
 
 
 @pytest.mark.parametrize(
@@ -267,11 +349,60 @@ def test_conditioning_check_needs_sentiment_labels(trained, tmp_path):
         ({"sentiment": "pos", "max_run": -1}, "max_run"),
     ],
 )
-def test_generate_errors(trained, kw, needle):
+def test_generate_errors(kw, needle):
     with pytest.raises(RnnlabError, match=needle):
-        trained.generator.generate(**kw)
+        untrained(use_rating=True).generate(**kw)
 
 
+@pytest.mark.parametrize(
+    ("kw", "needle"),
+    [
+        ({"temperature": float("nan")}, "temperature"),
+        ({"top_k": 2.5}, "top_k must be an integer"),
+        ({"max_len": 1.5}, "max_len"),
+        ({"guidance": float("inf")}, "guidance"),
+        ({"max_run": True}, "max_run"),
+    ],
+)
+def test_sample_config_rejects_bad_values(kw, needle):
+    with pytest.raises(RnnlabError, match=needle):
+        SampleConfig(**kw)
+
+
+def test_sampling_defaults_live_in_one_place():
+    import inspect
+
+    for fn in (Generator.generate, Generator.generate_ids, conditioning_check, evaluate_generator):
+        params = inspect.signature(fn).parameters
+        assert {"temperature", "top_k", "max_len", "guidance"} <= set(params), fn.__name__
+        for name, value in DEFAULT_SAMPLE.to_dict().items():
+            if name in params:
+                assert params[name].default == value, (fn.__name__, name)
+
+
+def test_lm_step_counts_only_real_tokens():
+    torch.manual_seed(0)
+    net = ConditionalLM(GeneratorConfig(embed_dim=8, hidden_size=8, condition_dim=4), 12, 2).eval()
+    batch = lm_batches([[2, 5, 6, 3], [2, 7, 3]], [0, 1], None, batch_size=2)[0]
+    loss, correct, n = lm_step(net, batch)
+    assert n == 5  # 3 + 2 targets; the padded position is not counted
+    assert 0 <= correct <= n
+    x, t, y, r = batch
+    logp = torch.log_softmax(net(x, y, r), -1)  # (N, T, V)
+    real = t != 0
+    expected = -logp.gather(-1, t.unsqueeze(-1)).squeeze(-1)[real].mean()
+    torch.testing.assert_close(loss, expected)
+
+
+def test_the_generator_refuses_a_non_word_tokenizer(tmp_path):
+    with pytest.raises(RnnlabError, match="word-level"):
+        train_generator(
+            corpus(20), tmp_path / "m", text=TEXT.replace(tokenizer="chars"), progress=False
+        )
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
 def test_rating_on_a_model_without_ratings(tmp_path):
     result = train_generator(
         corpus(60),
@@ -283,7 +414,7 @@ def test_rating_on_a_model_without_ratings(tmp_path):
         log=lambda _m: None,
     )
     with pytest.raises(RnnlabError, match="without ratings"):
-        result.generator.generate("pos", rating=8)
+        result.model.generate("pos", rating=8)
 
 
 def test_use_rating_needs_ratings(tmp_path):
@@ -300,4 +431,4 @@ def test_use_rating_needs_ratings(tmp_path):
 
 def test_loading_a_model_of_another_kind():
     with pytest.raises(ArtifactError, match="'classifier' model, expected 'generator'"):
-        load_generator(bundled_model_path())
+        load(bundled_model_path())

@@ -12,16 +12,17 @@ from rnnlab.data.conllu import Sentence, to_conllu_text
 from rnnlab.data.parallel import write_parallel_tsv
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.seq2seq import Seq2SeqConfig
+from rnnlab.tasks.base import TrainResult
 from rnnlab.tasks.seq2seq import (
     Seq2SeqTextConfig,
+    Translator,
     build_vocabs,
-    edit_distance,
     evaluate,
+    load,
     load_pairs,
-    load_seq2seq,
-    score_outputs,
     train_seq2seq,
 )
+from rnnlab.training.metrics import edit_distance, score_outputs
 
 TINY_MODEL = Seq2SeqConfig(embedding_dim=8, hidden_size=8, max_output_len=12)
 TINY_TRAIN = TrainConfig(epochs=2, batch_size=16, lr=1e-2, threads=1)
@@ -53,6 +54,7 @@ def word_model(tmp_path_factory):
     return result
 
 
+@pytest.mark.slow
 def test_model_directory_and_round_trip(word_model):
     out = word_model.out
     names = {p.name for p in out.iterdir()}
@@ -75,29 +77,43 @@ def test_model_directory_and_round_trip(word_model):
 
     # the saved model decodes the test pairs exactly as the in-memory model did at the
     # end of training: same metrics and the same outputs for every mistake (10 pairs, all kept)
+    assert isinstance(word_model, TrainResult) and isinstance(word_model.model, Translator)
+    assert word_model.model.path == out and word_model.model.config["kind"] == "seq2seq"
+    assert set(metrics) == {"validation", "test", "timing"}
+    assert metrics["timing"]["epochs_run"] == len(word_model.history)
     re_eval = evaluate(out, word_pairs()[50:])
     assert re_eval["exact_match"] == metrics["test"]["exact_match"]
     assert re_eval["cer"] == pytest.approx(metrics["test"]["cer"])
     assert re_eval["errors"] == metrics["test"]["errors"]
     # two loads agree, greedy and beam
     texts = [s for s, _ in word_pairs(20)]
-    a, b = load_seq2seq(out, threads=1), load_seq2seq(out, threads=1)
+    a, b = load(out, threads=1), load(out, threads=1)
     for beam in (1, 3):
         assert a.predict(texts, beam_size=beam) == b.predict(texts, beam_size=beam)
+    # the in-memory model returned by training translates as the loaded one
+    assert word_model.model.translate(texts) == a.translate(texts)
+    # the package-level loader dispatches on kind "seq2seq" to the same loader
+    from rnnlab.tasks import load as load_any
+
+    assert load_any(out, threads=1).translate(texts) == a.translate(texts)
 
 
+@pytest.mark.slow
 def test_char_level_predict_and_validation_split(tmp_path):
     pairs = [(w, w[::-1]) for w in ["abc", "hola", "perro", "gato", "sol", "luna"] * 4]
+    lines: list[str] = []
     result = train_seq2seq(
         pairs,
         tmp_path / "m",
         model=TINY_MODEL,
         training=TINY_TRAIN,
         progress=False,
-        log=lambda _m: None,
+        log=lines.append,
     )
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert len(epochs) == len(result.history) and "token acc" in epochs[0]
     texts = ["abc", "luna", "xyz", ""]
-    loaded = load_seq2seq(result.out, threads=1)
+    loaded = load(result.out, threads=1)
     outputs = loaded.predict(texts, beam_size=2)
     assert [o["translation"] for o in outputs] == loaded.translate(texts, beam_size=2)
     assert all(isinstance(o["score"], float) and o["score"] <= 0 for o in outputs)
@@ -147,14 +163,15 @@ def test_metrics_by_hand():
     assert w["bleu"] == pytest.approx(100.0)
 
 
+@pytest.mark.slow
 def test_user_errors(tmp_path, word_model):
-    model = load_seq2seq(word_model.out, threads=1)
+    model = load(word_model.out, threads=1)
     with pytest.raises(RnnlabError, match="single str"):
         model.translate("red cat")
     with pytest.raises(RnnlabError, match="beam_size"):
         model.translate(["red cat"], beam_size=0)
     with pytest.raises(ArtifactError, match="not found"):
-        load_seq2seq(tmp_path / "missing")
+        load(tmp_path / "missing")
     with pytest.raises(DataError, match="at least 4"):
         train_seq2seq([("a", "b")], tmp_path / "x", progress=False, log=lambda _m: None)
     with pytest.raises(RnnlabError, match="text.level"):

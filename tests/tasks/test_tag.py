@@ -1,6 +1,6 @@
-"""train_tagger / load_tagger / evaluate_tagger on a generated tagging language.
+"""train_tagger / load / evaluate_tagger on a generated tagging language.
 
-The toy language (:func:`rnnlab.tasks.tag.toy_treebank`) has ambiguous words whose
+The toy language (:func:`rnnlab.data.synthetic.toy_treebank`) has ambiguous words whose
 tag only the left context gives (NOUN after "the", VERB after "to") and made-up
 words whose tag only the ending gives (-ous ADJ, -ly ADV).
 """
@@ -13,22 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnlab.artifacts import read_config
 from rnnlab.config import TrainConfig
 from rnnlab.data.conllu import to_conllu_text
+from rnnlab.data.synthetic import AMBIGUOUS, SUFFIX_TAGS, toy_treebank
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.tagger import TaggerConfig
-from rnnlab.tasks.tag import (
-    AMBIGUOUS,
-    SUFFIX_TAGS,
-    evaluate_tagger,
-    load_tagger,
-    toy_treebank,
-    train_tagger,
-)
+from rnnlab.tasks.base import TrainResult
+from rnnlab.tasks.tag import Tagger, evaluate_tagger, load, train_tagger
 from rnnlab.text import tokenize
 
 SMALL = TaggerConfig(hidden_size=24, word_dim=16, char_dim=12, char_features=24, dropout=0.1)
@@ -73,12 +69,13 @@ def trained(tmp_path_factory):
     return result, files
 
 
+@pytest.mark.slow
 def test_learns_context_and_suffixes_of_unseen_words(trained) -> None:
     # Calibration (data and weight seeds 0-4, these settings): ambiguous words 1.00 and
     # unseen-suffix words 1.00 with chars; without chars unseen words score 0.37-0.63
     # (they are all one <unk>; chance is 0.5).
     result, _ = trained
-    amb, suf = ambiguous_and_suffix_accuracy(result.tagger, toy_treebank(120, seed=7))
+    amb, suf = ambiguous_and_suffix_accuracy(result.model, toy_treebank(120, seed=7))
     assert amb >= 0.95
     assert suf >= 0.90
     test = result.metrics["test"]
@@ -87,20 +84,28 @@ def test_learns_context_and_suffixes_of_unseen_words(trained) -> None:
     assert test["accuracy"] >= 0.95
 
 
+@pytest.mark.slow
 def test_without_characters_unseen_words_are_guesses(tmp_path) -> None:
+    lines: list[str] = []
     result = train_tagger(
         toy_treebank(160, 0),
         toy_treebank(40, 1),
         out=tmp_path / "m",
         model=SMALL.replace(char=False),
         training=FAST,
-        **QUIET,
+        progress=False,
+        log=lines.append,
     )
-    amb, suf = ambiguous_and_suffix_accuracy(result.tagger, toy_treebank(120, seed=7))
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert len(epochs) == len(result.history)
+    assert " acc " in epochs[0] and "| dev loss " in epochs[0]  # the dev treebank validates
+    assert f"kept epoch {result.best_epoch} (lowest dev loss)" in lines
+    amb, suf = ambiguous_and_suffix_accuracy(result.model, toy_treebank(120, seed=7))
     assert amb >= 0.95  # context still works
     assert suf <= 0.75  # but an <unk> word's ending is invisible
 
 
+@pytest.mark.slow
 def test_model_directory_and_round_trip(trained) -> None:
     result, files = trained
     out = result.out
@@ -114,14 +119,27 @@ def test_model_directory_and_round_trip(trained) -> None:
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
-    loaded = load_tagger(out)
+    assert isinstance(result, TrainResult) and isinstance(result.model, Tagger)
+    assert result.model.path == out and result.model.config["tag_names"] == config["tag_names"]
+    assert set(metrics) == {"dev", "test", "timing"}
+    assert metrics["timing"]["epochs_run"] == len(result.history) >= result.best_epoch >= 1
+    loaded = load(out)
     sents = [s.forms for s in toy_treebank(30, seed=9).sentences]
-    assert loaded.tag(sents) == result.tagger.tag(sents)
+    assert loaded.tag(sents) == result.model.tag(sents)
     assert loaded.tag_names == config["tag_names"]
+    # the package-level loader dispatches on kind "tagger" to the same loader
+    from rnnlab.tasks import load as load_any
+
+    via_registry = load_any(out, threads=1)
+    assert isinstance(via_registry, Tagger) and via_registry.tag(sents) == loaded.tag(sents)
+    assert torch.get_num_threads() == 1  # load's threads=N sets torch's thread count
+    with pytest.raises(RnnlabError, match="threads must be None, 0"):
+        load(out, threads=-1)
 
 
+@pytest.mark.slow
 def test_tags_do_not_depend_on_batch_composition(trained) -> None:
-    tagger = trained[0].tagger
+    tagger = trained[0].model
     sents = [s.forms for s in toy_treebank(25, seed=4).sentences] + [["Book"], []]
     together = tagger.tag(sents)
     assert [tagger.tag([s])[0] for s in sents] == together
@@ -130,24 +148,26 @@ def test_tags_do_not_depend_on_batch_composition(trained) -> None:
     assert together[-1] == []
 
 
+@pytest.mark.slow
 def test_tag_texts_keeps_the_case_of_tokens(trained) -> None:
-    tagger = trained[0].tagger
+    tagger = trained[0].model
     (pairs,) = tagger.tag_texts(["We want to play the song."])
     assert [t for t, _ in pairs] == ["We", "want", "to", "play", "the", "song", "."]
     assert dict(pairs)["play"] == "VERB"
     assert tagger.tag_texts([]) == []
 
 
+@pytest.mark.slow
 def test_evaluate_figures_are_consistent(trained, tmp_path) -> None:
     result, files = trained
     m = evaluate_tagger(result.out, files["test"], out=tmp_path / "eval")
     tb = toy_treebank(80, 2)
-    pred = result.tagger.tag([s.forms for s in tb.sentences])
+    pred = result.model.tag([s.forms for s in tb.sentences])
     gold = [t for s in tb.sentences for t in s.upos]
     flat = [t for p in pred for t in p]
     assert m["n_tokens"] == len(gold)
     assert m["accuracy"] == pytest.approx(np.mean(np.array(gold) == np.array(flat)))
-    vocab = result.tagger.encoder.vocab
+    vocab = result.model.encoder.vocab
     assert m["oov"]["n"] == sum(f.lower() not in vocab for s in tb.sentences for f in s.forms)
     assert sum(r["support"] for r in m["per_tag"].values()) == len(gold)
     counts = [c["count"] for c in m["confused"]]
@@ -159,6 +179,7 @@ def test_evaluate_figures_are_consistent(trained, tmp_path) -> None:
     assert (tmp_path / "eval" / "confusion_matrix.png").is_file()
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights(tmp_path) -> None:
     import torch
 
@@ -171,13 +192,14 @@ def test_same_seed_same_weights(tmp_path) -> None:
             model=cfg,
             training=tr,
             **QUIET,
-        ).tagger.net
+        ).model.net
         for i in range(2)
     ]
     for a, b in zip(nets[0].state_dict().values(), nets[1].state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_archive_sources_and_errors(tmp_path, trained) -> None:
     archive = tmp_path / "ud_toy.tar.gz"
     member = write_conllu(tmp_path / "toy-ud-test.conllu", toy_treebank(12, 3))
@@ -206,13 +228,14 @@ def test_loading_something_else_is_a_clear_error(tmp_path) -> None:
         {"vocab.json": json_writer({}), "model.safetensors": json_writer({})},
     )
     with pytest.raises(ArtifactError, match="holds a 'classifier' model, expected 'tagger'"):
-        load_tagger(other)
+        load(other)
     with pytest.raises(ArtifactError, match="model directory not found"):
-        load_tagger(tmp_path / "missing")
+        load(tmp_path / "missing")
 
 
+@pytest.mark.slow
 def test_bad_inputs_name_the_problem(trained) -> None:
-    tagger = trained[0].tagger
+    tagger = trained[0].model
     with pytest.raises(RnnlabError, match="single str"):
         tagger.tag("The book")
     with pytest.raises(RnnlabError, match="sentence 0 must be a list of str tokens"):

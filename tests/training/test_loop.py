@@ -12,12 +12,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from safetensors import safe_open
-from safetensors.torch import load_file
 from torch import nn
 
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.models import SequenceClassifier
 from rnnlab.training import bucket_batches, collate, fit, seed_everything, set_threads
+from rnnlab.training.checkpoint import read_checkpoint
 from rnnlab.training.loop import evaluate_loss
 
 CUE = 3  # label 1 iff the sequence contains this token
@@ -167,14 +167,23 @@ def test_early_stopping_restores_the_best_weights(tmp_path: Path) -> None:
     assert torch.equal(model.w.detach(), seen[1])
 
     assert sorted(p.name for p in ckpt.iterdir()) == [
-        "best.safetensors",
+        "CHECKPOINTS.json",
+        "ckpt-00003-00000000",
+        "ckpt-00004-00000000",
         "history.jsonl",
-        "last.safetensors",
-    ]  # no .tmp files left behind
-    assert torch.equal(load_file(str(ckpt / "best.safetensors"))["w"], seen[1])
-    assert torch.equal(load_file(str(ckpt / "last.safetensors"))["w"], seen[3])
-    with safe_open(str(ckpt / "best.safetensors"), "pt") as fh:
-        assert fh.metadata()["epoch"] == "2"
+    ]  # the two newest epoch-end checkpoints, no temporary files left behind
+    last = read_checkpoint(ckpt / "ckpt-00004-00000000")
+    assert sorted(p.name for p in last.path.iterdir()) == [
+        "manifest.json",
+        "state.json",
+        "state.safetensors",
+    ]
+    assert torch.equal(last.prefixed("model")["w"], seen[3])
+    assert torch.equal(last.prefixed("best")["w"], seen[1])
+    assert last.state["early_stopping"]["finished"]
+    assert last.state["history"]["best_epoch"] == 2
+    with safe_open(str(last.path / "state.safetensors"), "pt") as fh:
+        assert fh.metadata()["format"] == "rnnlab.checkpoint"
     lines = (ckpt / "history.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in lines] == history.epochs
 

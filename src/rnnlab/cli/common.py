@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from rnnlab import __version__
+from rnnlab.version import __version__
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
 from rnnlab.errors import RnnlabError
 

@@ -66,7 +66,7 @@ def train(
 
     Example: rnnlab embed train --data aclImdb_v1.tar.gz --out vectors/imdb-cbow
     """
-    from rnnlab.embeddings.quality import Word2VecConfig, train_vectors
+    from rnnlab.embeddings.word2vec import Word2VecConfig, train_vectors
 
     config = Word2VecConfig(
         dim=dim,
@@ -112,7 +112,7 @@ def neighbors(
 
     Example: rnnlab embed neighbors vectors/imdb-cbow good awful -k 5
     """
-    from rnnlab.embeddings.quality import load_word_vectors
+    from rnnlab.embeddings.word2vec import load_word_vectors
     from rnnlab.embeddings.quality import neighbors as run
 
     kv = load_word_vectors(vectors)

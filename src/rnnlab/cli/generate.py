@@ -5,16 +5,22 @@
 measures perplexity and whether samples follow the condition. The group runs
 its own callback when no subcommand is given (``invoke_without_command``), so
 sampling needs no extra word; group options go before a subcommand name.
+
+Every default lives in the library (``rnnlab.tasks.generate``: ``DEFAULT_TEXT``,
+``DEFAULT_TRAIN``, ``DEFAULT_SAMPLE``; ``GeneratorConfig``): an option left out
+is not passed on, so the library's value applies. The "(default: ...)" in the
+help texts repeats them for reading, and a test keeps it true.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from rnnlab.cli.common import app, friendly
+from rnnlab.cli.common import app, build_configs, friendly
 from rnnlab.errors import RnnlabError
 
 generate_app = typer.Typer(
@@ -27,6 +33,11 @@ generate_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(generate_app, name="generate")
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The options the user gave (``None`` = left out: the library's default applies)."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 @generate_app.callback()
@@ -45,27 +56,32 @@ def sample(
     rating: int | None = typer.Option(
         None, help="Star rating 1-10 (models trained with --use-rating only)."
     ),
-    n: int = typer.Option(1, "--n", "-n", help="Number of texts to write."),
-    temperature: float = typer.Option(
-        0.8, help="Softmax temperature: lower is safer and more repetitive; 0 is greedy."
+    n: int | None = typer.Option(None, "--n", "-n", help="Number of texts to write. (default: 1)"),
+    temperature: float | None = typer.Option(
+        None,
+        help="Softmax temperature: lower is safer and more repetitive; 0 is greedy. (default: 0.8)",
     ),
-    top_k: int = typer.Option(
-        40, help="Sample among the k most likely words; 0 = all, 1 = greedy."
+    top_k: int | None = typer.Option(
+        None, help="Sample among the k most likely words; 0 = all, 1 = greedy. (default: 40)"
     ),
-    max_len: int = typer.Option(80, help="Most words per text (a text also ends at </s>)."),
-    seed: int = typer.Option(0, help="Random seed: same seed, same texts."),
+    max_len: int | None = typer.Option(
+        None, help="Most words per text (a text also ends at </s>). (default: 80)"
+    ),
+    seed: int | None = typer.Option(None, help="Random seed: same seed, same texts. (default: 0)"),
     guidance: float | None = typer.Option(
         None,
         help="Contrastive guidance towards the requested sentiment and away from the other "
         "(0 = plain sampling). (default: 1.5 for two-label models)",
     ),
-    max_run: int = typer.Option(3, help="No word more than this many times in a row; 0 = off."),
+    max_run: int | None = typer.Option(
+        None, help="No word more than this many times in a row; 0 = off. (default: 3)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of text."),
 ) -> None:
     """Sample reviews from a trained generator (when no subcommand is given)."""
     if ctx.invoked_subcommand is not None:
         return
-    from rnnlab.tasks.generate import load_generator
+    from rnnlab.tasks.generate import load
 
     if model is None:
         raise RnnlabError(
@@ -74,18 +90,12 @@ def sample(
         )
     if sentiment is None:
         raise RnnlabError("--sentiment is required: positive or negative (or a label name)")
-    gen = load_generator(model)
-    texts = gen.generate(
-        sentiment,
-        rating=rating,
-        n=n,
-        temperature=temperature,
-        top_k=top_k,
-        max_len=max_len,
-        seed=seed,
-        guidance=guidance,
-        max_run=max_run,
-    )
+    gen = load(model)
+    options = _given(
+        n=n, temperature=temperature, top_k=top_k, max_len=max_len, seed=seed,
+        guidance=guidance, max_run=max_run,
+    )  # fmt: skip
+    texts = gen.generate(sentiment, rating=rating, **options)
     if as_json:
         label = gen.label_names[gen.label_index(sentiment)]
         rows = [{"sentiment": label, "rating": rating, "text": t} for t in texts]
@@ -113,68 +123,92 @@ def train_cmd(
     test_data: str | None = typer.Option(
         None, help="Held-out labeled data for the test perplexity (IMDB: its test split)."
     ),
-    use_rating: bool = typer.Option(
-        False,
-        "--use-rating/--no-rating",
-        help="Also condition on the 1-10 star rating (IMDB file names carry it).",
+    config: Path | None = typer.Option(
+        None,
+        help="JSON file with sections text, generator (model sizes) and train; explicit "
+        "flags override it.",
     ),
-    every_step: bool = typer.Option(
-        True,
+    use_rating: bool | None = typer.Option(
+        None,
+        "--use-rating/--no-rating",
+        help="Also condition on the 1-10 star rating (IMDB file names carry it). "
+        "(default: --no-rating)",
+    ),
+    every_step: bool | None = typer.Option(
+        None,
         "--every-step/--initial-state-only",
         help="Also feed the condition at every input step, not only as the initial state "
-        "(on IMDB the initial state alone was not followed after one epoch).",
+        "(on IMDB the initial state alone was not followed after one epoch). "
+        "(default: --every-step)",
     ),
-    max_vocab: int = typer.Option(10_000, help="Vocabulary size (specials included)."),
-    maxlen: int = typer.Option(100, help="First tokens of each text kept for training."),
-    embed_dim: int = typer.Option(256, help="Word-embedding size."),
-    hidden: int = typer.Option(256, help="LSTM hidden units."),
-    layers: int = typer.Option(1, help="LSTM layers (1 or 2)."),
-    tie: bool = typer.Option(
-        True, "--tie/--no-tie", help="Share the word embedding with the output layer."
+    max_vocab: int | None = typer.Option(
+        None, help="Vocabulary size (specials included). (default: 10000)"
     ),
-    epochs: int = typer.Option(2, help="Maximum epochs (early stopping on validation loss)."),
-    batch_size: int = typer.Option(64, help="Batch size."),
-    lr: float = typer.Option(2e-3, help="Adam learning rate."),
-    val_fraction: float = typer.Option(0.05, help="Validation share of the training data."),
+    maxlen: int | None = typer.Option(
+        None, help="First tokens of each text kept for training. (default: 100)"
+    ),
+    embed_dim: int | None = typer.Option(None, help="Word-embedding size. (default: 256)"),
+    hidden: int | None = typer.Option(None, help="LSTM hidden units. (default: 256)"),
+    layers: int | None = typer.Option(None, help="LSTM layers (1 or 2). (default: 1)"),
+    tie: bool | None = typer.Option(
+        None,
+        "--tie/--no-tie",
+        help="Share the word embedding with the output layer. (default: --tie)",
+    ),
+    epochs: int | None = typer.Option(
+        None, help="Maximum epochs (early stopping on validation loss). (default: 2)"
+    ),
+    batch_size: int | None = typer.Option(None, help="Batch size. (default: 64)"),
+    lr: float | None = typer.Option(None, help="Adam learning rate. (default: 0.002)"),
+    val_fraction: float | None = typer.Option(
+        None, help="Validation share of the training data. (default: 0.05)"
+    ),
     max_train: int | None = typer.Option(
         None, help="Use only this many training texts (a quick run)."
     ),
     test_limit: int | None = typer.Option(
         None, help="Test perplexity on this many held-out texts (random subset)."
     ),
-    seed: int = typer.Option(0, help="Random seed."),
-    threads: int = typer.Option(1, help="CPU threads, 0 = all cores."),
+    seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
+    threads: int | None = typer.Option(None, help="CPU threads, 0 = all cores. (default: 1)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Train a conditional LSTM language model and write its model directory.
 
     Example: rnnlab generate train --data aclImdb_v1.tar.gz --out models/gen --use-rating
     """
-    from rnnlab.config import TextConfig, TrainConfig
     from rnnlab.models.generator import GeneratorConfig
-    from rnnlab.tasks.generate import train_generator
+    from rnnlab.tasks.generate import DEFAULT_TEXT, DEFAULT_TRAIN, train_generator
 
+    cfg = build_configs(
+        config,
+        {
+            "text": {"max_vocab": max_vocab, "maxlen": maxlen},
+            "generator": {
+                "embed_dim": embed_dim,
+                "hidden_size": hidden,
+                "num_layers": layers,
+                "use_rating": use_rating,
+                "condition_every_step": every_step,
+                "tie_weights": tie,
+            },
+            "train": {
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "lr": lr,
+                "val_fraction": val_fraction,
+                "seed": seed,
+                "threads": threads,
+            },
+        },
+        {"text": DEFAULT_TEXT, "generator": GeneratorConfig, "train": DEFAULT_TRAIN},
+    )
     result = train_generator(
         data,
         out,
-        text=TextConfig(max_vocab=max_vocab, min_freq=2, maxlen=maxlen, truncating="post"),
-        generator=GeneratorConfig(
-            embed_dim=embed_dim,
-            hidden_size=hidden,
-            num_layers=layers,
-            use_rating=use_rating,
-            condition_every_step=every_step,
-            tie_weights=tie,
-        ),
-        training=TrainConfig(
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            clip_norm=1.0,
-            val_fraction=val_fraction,
-            seed=seed,
-            threads=threads,
-        ),
+        text=cfg["text"],
+        generator=cfg["generator"],
+        training=cfg["train"],
         text_col=text_col,
         label_col=label_col,
         test_data=test_data,
@@ -200,16 +234,20 @@ def evaluate_cmd(
     split: str = typer.Option("test", help="IMDB split: train or test."),
     text_col: str = typer.Option("text", help="Text column of a CSV/TSV/JSONL file."),
     label_col: str = typer.Option("label", help="Label column."),
-    n: int = typer.Option(200, "--n", "-n", help="Samples per sentiment for the check."),
+    n: int | None = typer.Option(
+        None, "--n", "-n", help="Samples per sentiment for the check. (default: 200)"
+    ),
     check: bool = typer.Option(
         True,
         "--check/--no-check",
         help="Classify samples with the bundled sentiment model (needs neg/pos labels).",
     ),
-    temperature: float = typer.Option(0.8, help="Sampling temperature for the check."),
-    top_k: int = typer.Option(40, help="Top-k for the check."),
-    max_len: int = typer.Option(80, help="Most words per sample."),
-    seed: int = typer.Option(0, help="Random seed of the samples."),
+    temperature: float | None = typer.Option(
+        None, help="Sampling temperature for the check. (default: 0.8)"
+    ),
+    top_k: int | None = typer.Option(None, help="Top-k for the check. (default: 40)"),
+    max_len: int | None = typer.Option(None, help="Most words per sample. (default: 80)"),
+    seed: int | None = typer.Option(None, help="Random seed of the samples. (default: 0)"),
     guidance: float | None = typer.Option(
         None, help="Contrastive guidance of the samples, 0 = plain. (default: 1.5)"
     ),
@@ -225,19 +263,23 @@ def evaluate_cmd(
 
     if data is None and not check:
         raise RnnlabError("nothing to do: give --data for perplexity or drop --no-check")
+    classifier = None
+    if check:
+        from rnnlab.tasks.classify import load as load_classifier
+
+        classifier = load_classifier(threads=1)  # the bundled IMDB sentiment model
+    options = _given(
+        n=n, seed=seed, temperature=temperature, top_k=top_k, max_len=max_len, guidance=guidance
+    )
     result = evaluate_generator(
         model,
         data,
         split=split,
         text_col=text_col,
         label_col=label_col,
-        n=n,
-        seed=seed,
         check=check,
-        temperature=temperature,
-        top_k=top_k,
-        max_len=max_len,
-        guidance=guidance,
+        classifier=classifier,
+        **options,
     )
     if "perplexity" in result:
         p = result["perplexity"]

@@ -1,4 +1,11 @@
-"""``rnnlab seq2seq train | evaluate | translate | dates``: the encoder-decoder (N != M)."""
+"""``rnnlab seq2seq train | evaluate | translate | dates``: the encoder-decoder (N != M).
+
+Every default lives in the library: ``Seq2SeqTextConfig`` (text),
+``Seq2SeqConfig`` (model), ``rnnlab.tasks.seq2seq.DEFAULT_TRAIN`` (train), and
+the decoding functions' ``beam_size``. An option left out is ``None`` and is
+not passed on, so the library's value applies; the "(default: ...)" in the help
+texts repeats them for reading, and a test keeps it true.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli.common import app, friendly
+from rnnlab.cli.common import app, build_configs, friendly, gather_texts
 
 seq2seq_app = typer.Typer(
     help="Encoder-decoder models (input length != output length): Spanish dates in words "
@@ -25,18 +32,18 @@ DATA_HELP = (
 )
 
 
-def _sections():
+def _configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
+    """Configs from seq2seq defaults, then a JSON file, then explicit flags (None = not given)."""
     from rnnlab.models.seq2seq import Seq2SeqConfig
     from rnnlab.tasks.seq2seq import DEFAULT_TRAIN, Seq2SeqTextConfig
 
-    return {"text": Seq2SeqTextConfig(), "model": Seq2SeqConfig(), "train": DEFAULT_TRAIN}
+    sections = {"text": Seq2SeqTextConfig, "model": Seq2SeqConfig, "train": DEFAULT_TRAIN}
+    return build_configs(config_file, overrides, sections)
 
 
-def build_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
-    """Configs from seq2seq defaults, then a JSON file, then explicit flags (None = not given)."""
-    from rnnlab.cli.common import build_configs as build
-
-    return build(config_file, overrides, _sections())
+def _beam(beam: int | None) -> dict[str, int]:
+    """``beam_size`` for the library call when --beam was given (else its default applies)."""
+    return {} if beam is None else {"beam_size": beam}
 
 
 def _fmt(m: dict[str, Any]) -> str:
@@ -53,7 +60,7 @@ def train(
         None, help="Held-out pairs decoded once after training (same forms as --data)."
     ),
     val_data: str | None = typer.Option(
-        None, help="Validation pairs for early stopping (default: a share of --data)."
+        None, help="Validation pairs for early stopping; without it, a share of --data is held out."
     ),
     config: Path | None = typer.Option(
         None, help="JSON file with sections text, model, train; explicit flags override it."
@@ -69,7 +76,9 @@ def train(
     embedding_dim: int | None = typer.Option(None, help="Token embedding size. (default: 64)"),
     layers: int | None = typer.Option(None, help="Stacked encoder layers. (default: 1)"),
     bidirectional: bool | None = typer.Option(
-        None, "--bidirectional/--unidirectional", help="Encoder directions. (default: bi)"
+        None,
+        "--bidirectional/--unidirectional",
+        help="Encoder directions. (default: --bidirectional)",
     ),
     dropout: float | None = typer.Option(None, help="Dropout rate. (default: 0.1)"),
     max_output_len: int | None = typer.Option(
@@ -86,7 +95,9 @@ def train(
         None, help="Random seed (also of generated dates). (default: 0)"
     ),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all. (default: 0)"),
-    beam: int = typer.Option(1, help="Beam size for the final validation/test decoding."),
+    beam: int | None = typer.Option(
+        None, help="Beam size for the final validation/test decoding. (default: 1, greedy)"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
 ) -> None:
     """Train an encoder-decoder and write its model directory.
@@ -102,7 +113,7 @@ def train(
     """
     from rnnlab.tasks.seq2seq import train_seq2seq
 
-    cfg = build_configs(
+    cfg = _configs(
         config,
         {
             "text": {"level": level},
@@ -135,7 +146,7 @@ def train(
         text=cfg["text"],
         model=cfg["model"],
         training=cfg["train"],
-        beam_size=beam,
+        **_beam(beam),
         progress=not quiet and sys.stderr.isatty(),
         log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
     )
@@ -150,7 +161,7 @@ def train(
 def evaluate(
     model: Path = typer.Argument(..., help="Model directory written by `rnnlab seq2seq train`."),
     data: str = typer.Option(..., "--data", "-d", help=f"Pairs to score: {DATA_HELP}"),
-    beam: int = typer.Option(1, help="Beam size (1: greedy decoding)."),
+    beam: int | None = typer.Option(None, help="Beam size. (default: 1, greedy decoding)"),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Exact match, character error rate and (word level) BLEU on held-out pairs.
@@ -161,11 +172,11 @@ def evaluate(
     """
     from rnnlab.tasks.seq2seq import evaluate as run
 
-    metrics = run(model, data, beam_size=beam)
+    metrics = run(model, data, **_beam(beam))
     if as_json:
         typer.echo(json.dumps(metrics, indent=2, ensure_ascii=False))
         return
-    typer.echo(f"{_fmt(metrics)}  beam {beam}")
+    typer.echo(f"{_fmt(metrics)}  beam {metrics['beam_size']}")
     for e in metrics["errors"][:5]:
         typer.echo(f"  {e['source']!r} -> {e['output']!r} (expected {e['reference']!r})")
 
@@ -178,7 +189,7 @@ def translate(
     file: Path | None = typer.Option(
         None, "--file", "-f", help="Texts to translate, one per line; - is standard input."
     ),
-    beam: int = typer.Option(1, help="Beam size (1: greedy decoding)."),
+    beam: int | None = typer.Option(None, help="Beam size. (default: 1, greedy decoding)"),
     as_json: bool = typer.Option(
         False, "--json", help='Print one {"source", "translation", "score"} JSON object per text.'
     ),
@@ -189,14 +200,13 @@ def translate(
     per line) when neither is given. The score is the model's log-probability
     of the output.
     """
-    from rnnlab.cli.common import gather_texts
-    from rnnlab.tasks.seq2seq import load_seq2seq
+    from rnnlab.tasks.seq2seq import load
 
     items = gather_texts(list(texts or []), file, None, "translate", tables=False)
     if not texts:  # lines read from a file or stdin
         items = [line.strip() for line in items]
-    translator = load_seq2seq(model)
-    for text, res in zip(items, translator.predict(items, beam_size=beam), strict=True):
+    translator = load(model)
+    for text, res in zip(items, translator.predict(items, **_beam(beam)), strict=True):
         if as_json:
             typer.echo(
                 json.dumps(

@@ -1,4 +1,10 @@
-"""``rnnlab tag train | evaluate | predict``: the many-to-many aligned sequence tagger."""
+"""``rnnlab tag train | evaluate | predict``: the many-to-many aligned sequence tagger.
+
+Every default lives in the library: ``TaggerConfig`` (model) and
+``rnnlab.tasks.tag.DEFAULT_TRAINING`` (train). An option left out is ``None``
+and is not passed on, so the library's value applies; the "(default: ...)" in
+the help texts repeats them for reading, and a test keeps it true.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli.common import app, friendly
+from rnnlab.cli.common import app, build_configs, friendly, gather_texts
 from rnnlab.errors import RnnlabError
 
 tag_app = typer.Typer(
@@ -23,13 +29,12 @@ tag_app = typer.Typer(
 app.add_typer(tag_app, name="tag")
 
 
-def build_tagger_configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
+def _configs(config_file: Path | None, overrides: dict[str, dict[str, Any]]):
     """(TaggerConfig, TrainConfig) from the tagger defaults, a JSON file, then flags.
 
     The file holds the sections ``model`` (TaggerConfig keys) and ``train``
     (TrainConfig keys); unknown sections and keys are rejected.
     """
-    from rnnlab.cli.common import build_configs
     from rnnlab.models.tagger import TaggerConfig
     from rnnlab.tasks.tag import DEFAULT_TRAINING
 
@@ -113,7 +118,7 @@ def train(
             )
         train_src, dev_src = _source(train_file, "train"), _source(dev_file, "dev")
         test_src = None if test_file is None else _source(test_file, "test")
-    model_cfg, train_cfg = build_tagger_configs(
+    model_cfg, train_cfg = _configs(
         config,
         {
             "model": {
@@ -219,11 +224,10 @@ def predict(
 
         rnnlab tag predict models/pos "I want to book a flight."
     """
-    from rnnlab.cli.common import gather_texts
-    from rnnlab.tasks.tag import load_tagger
+    from rnnlab.tasks.tag import load
 
     texts = gather_texts(list(texts or []), file, None, "tag")
-    tagger = load_tagger(model)
+    tagger = load(model)
     for pairs in tagger.tag_texts(texts):
         if as_json:
             typer.echo(

@@ -1,4 +1,7 @@
-"""Generated corpora that isolate one property of text: here, word order.
+"""Generated corpora that isolate one property of text: word order, or a tag's clues.
+
+``toy_treebank`` (at the end of this module) makes a tagging language where a
+word's tag needs its left context or its spelling; see its docstring.
 
 ``order_sensitive_reviews`` makes short reviews whose sentiment depends only
 on word *order*. Every review holds one positive and one negative adjective;
@@ -29,6 +32,7 @@ import hashlib
 
 import numpy as np
 
+from rnnlab.data.conllu import Sentence, Treebank
 from rnnlab.data.dataset import TextDataset
 
 POSITIVE = (
@@ -100,3 +104,77 @@ def order_sensitive_reviews(n: int, seed: int = 0, source: str = "") -> TextData
         source or f"order-sensitive reviews (n={n}, seed={seed})",
         digest,
     )
+
+
+# --------------------------------------------------------------------------- a toy treebank
+
+AMBIGUOUS = ("book", "watch", "run", "play", "work")  # NOUN after "the", VERB after "to"
+SUFFIX_TAGS = {"ous": "ADJ", "ly": "ADV"}  # the tag of a made-up word is in its ending
+_TOY_NOUNS = ("cat", "dog", "idea", "car", "house", "song")
+_TOY_ADJS = ("big", "red", "old", "new")
+_TOY_PRONS = ("I", "we", "they", "you")
+
+
+def made_up_word(rng, suffix: str) -> str:
+    """A pronounceable stem of 2-4 syllables plus ``suffix`` ("bakitous", "lomely").
+
+    ``rng`` is a :class:`random.Random`.
+    """
+    stem = "".join(
+        rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(2, 4))
+    )
+    return stem + suffix
+
+
+def _toy_sentence(shape: int, rng) -> list[tuple[str, str]]:
+    """(form, tag) pairs of one toy sentence of ``shape`` 0, 1 or 2, before the final "."."""
+    if shape == 0:
+        return [
+            (rng.choice(_TOY_PRONS), "PRON"),
+            ("want", "VERB"),
+            ("to", "PART"),
+            (rng.choice(AMBIGUOUS), "VERB"),
+            ("the", "DET"),
+            (rng.choice(_TOY_NOUNS), "NOUN"),
+        ]
+    if shape == 1:
+        return [
+            ("the", "DET"),
+            (rng.choice(AMBIGUOUS), "NOUN"),
+            ("is", "AUX"),
+            (rng.choice(_TOY_ADJS), "ADJ"),
+        ]
+    suffix = rng.choice(sorted(SUFFIX_TAGS))
+    return [
+        (rng.choice(_TOY_PRONS), "PRON"),
+        ("ran", "VERB"),
+        (made_up_word(rng, suffix), SUFFIX_TAGS[suffix]),
+    ]
+
+
+def toy_treebank(n: int, seed: int = 0, source: str = "toy") -> Treebank:
+    """A generated tagging language where a word's tag needs its context or its spelling.
+
+    Three sentence shapes, in shares 1/4, 1/4, 1/2 (capitalised first word, final "."):
+
+    - ``PRON want to AMB the NOUN .`` -- an ambiguous word (book, watch, run,
+      play, work) is a VERB after "to" ...
+    - ``the AMB is ADJ .`` -- ... and a NOUN after "the";
+    - ``PRON ran WORD .`` -- WORD is made up for each sentence (so it is
+      unknown to a word vocabulary) and its tag is in its ending: ``-ous``
+      ADJ, ``-ly`` ADV. Only the characters can tell.
+
+    Used by the tests and the docs; deterministic given ``seed``.
+    """
+    import random
+
+    rng = random.Random(seed)
+    sentences = []
+    for i in range(n):
+        words = [*_toy_sentence(min(i % 4, 2), rng), (".", "PUNCT")]
+        forms = [w for w, _ in words]
+        forms[0] = forms[0][0].upper() + forms[0][1:]
+        tags = [t for _, t in words]
+        sentences.append(Sentence(forms, list(forms), tags, f"{source}-{seed}-{i}"))
+    digest = hashlib.sha256(f"{source}:{n}:{seed}".encode()).hexdigest()
+    return Treebank(sentences, source, digest)

@@ -4,7 +4,11 @@
         -> pooling over time (N, P) -> dropout -> linear (N, C) logits
 
 The guide's read-out is ``softmax(h_N O + c)``: ``pooling="last"`` with one
-direction is exactly that (O, c are the linear layer). The default pools the
+direction is exactly that (O, c are the linear layer); with
+``candidate_bias=False`` the LSTM is the guide's too (its candidate c̃ has no
+bias), so the network equals the NumPy glass box, ``rnnlab.scratch`` with
+``LSTMCell(candidate_bias=False)``. ``init="keras"`` starts from Keras'
+default weights (see ``rnnlab.models.recurrent.keras_init``). The default pools the
 outputs of every step (masked max and mean), which trains faster and is
 measurably more accurate on long reviews.
 
@@ -23,7 +27,7 @@ import torch
 from torch import nn
 
 from rnnlab.config import ModelConfig
-from rnnlab.models.recurrent import StackedRNN, pool, pooled_size
+from rnnlab.models.recurrent import StackedRNN, pool, pooled_size, reverse_within_length
 
 
 class SequenceClassifier(nn.Module):
@@ -74,6 +78,10 @@ class SequenceClassifier(nn.Module):
                 nn.ReLU(),
             )
             self.head = nn.Linear(config.hidden_size, num_classes)
+            if config.init == "keras":  # Keras' Dense: Glorot-uniform weights, zero bias
+                for layer in (self.hidden[0], self.head):
+                    nn.init.xavier_uniform_(layer.weight)
+                    nn.init.zeros_(layer.bias)
             return
         self.rnn = StackedRNN(
             config.cell,
@@ -82,15 +90,120 @@ class SequenceClassifier(nn.Module):
             config.num_layers,
             config.bidirectional,
             config.dropout,
+            candidate_bias=config.candidate_bias,
+            init=config.init,
         )
         self.head = nn.Linear(pooled_size(config.pooling, self.rnn.output_size), num_classes)
+        if config.init == "keras":  # Keras' Dense: Glorot-uniform weights, zero bias
+            nn.init.xavier_uniform_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """ids (N, T) int64 post-padded, lengths (N,) int64 >= 1 -> logits (N, C)."""
-        x = self.dropout(self.embedding(ids))  # (N, T, D)
+        return self.forward_embedded(self.embedding(ids), lengths)
+
+    def forward_embedded(self, emb: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The network after the embedding lookup: word vectors (N, T, D) -> logits (N, C).
+
+        ``forward(ids, lengths) == forward_embedded(embedding(ids), lengths)``;
+        attribution methods (:mod:`rnnlab.explain`) differentiate the logits with
+        respect to ``emb``.
+        """
+        x = self.dropout(emb)  # (N, T, D)
         if self.rnn is None:  # order-blind: pool the word vectors, then a hidden layer
             pooled = pool(x, lengths, self.config.pooling, 1)  # (N, D) or (N, 2D)
             return self.head(self.dropout(self.hidden(pooled)))  # (N, C)
         out = self.rnn(x, lengths)  # (N, T, K*H)
         pooled = pool(out, lengths, self.config.pooling, self.rnn.directions)  # (N, P)
         return self.head(self.dropout(pooled))  # (N, C)
+
+    def layer_inputs(self, emb: torch.Tensor, lengths: torch.Tensor, layer: int) -> torch.Tensor:
+        """What recurrent layer ``layer`` reads (the memory view of :mod:`rnnlab.explain`).
+
+        ``emb`` (N, T, D) for layer 0; the (N, T, K*H) outputs of layer
+        ``layer - 1`` otherwise (both directions concatenated, as the stack
+        feeds them upward).
+        """
+        if self.rnn is None:
+            raise ValueError("this classifier has no recurrent layers (cell 'none')")
+        if not 0 <= layer < self.rnn.num_layers:
+            raise ValueError(f"layer must be in 0..{self.rnn.num_layers - 1}, got {layer}")
+        x = self.dropout(emb)  # (N, T, D)
+        for below in range(layer):
+            x = _layer(self.rnn, below, self.rnn.dropout(x) if below else x, lengths)
+        return x
+
+    @property
+    def reads_left_to_right(self) -> bool:
+        """True when the output after token i depends on tokens 0..i only (no backward pass)."""
+        return self.rnn is None or not self.rnn.bidirectional
+
+    def prefix_logits(self, emb: torch.Tensor, chunk: int = 32) -> torch.Tensor:
+        """Logits after each prefix of one unpadded text: emb (1, T, D) -> (T, C).
+
+        Row i equals ``forward_embedded(emb[:, : i + 1], [i + 1])``: the output
+        had the text ended after token i. A unidirectional (or order-blind)
+        network reads left to right, so ONE pass gives every row: its outputs at
+        steps <= i never see later tokens, and the pooling becomes a running one
+        (``h_i`` itself for "last", running max, running mean). A backward
+        direction reads each prefix from that prefix's own end, so a
+        bidirectional network is RE-RUN on every prefix, ``chunk`` prefixes per
+        batch (each padded to the chunk's longest); only the first layer's
+        forward direction, which never looks ahead, is run once and shared.
+        """
+        if emb.dim() != 3 or emb.shape[0] != 1:
+            raise ValueError(f"emb must be (1, T, D) for one text, got {tuple(emb.shape)}")
+        how = self.config.pooling
+        x = self.dropout(emb)  # (1, T, D)
+        if self.rnn is None:
+            pooled = running_pool(x[0], how)  # (T, P)
+            return self.head(self.dropout(self.hidden(pooled)))  # (T, C)
+        t = x.shape[1]
+        if not self.rnn.bidirectional:
+            out = self.rnn(x, torch.tensor([t]))  # (1, T, H)
+            return self.head(self.dropout(running_pool(out[0], how)))  # (T, C)
+        forward0, _ = self.rnn.forward_layers[0](x)  # (1, T, H): shared by every prefix
+        logits = []
+        for lo in range(0, t, chunk):
+            hi = min(lo + chunk, t)
+            lengths = torch.arange(lo + 1, hi + 1)  # (B,) prefix lengths, B = hi - lo
+            xb = x[:, :hi].expand(hi - lo, hi, x.shape[2])  # (B, hi, D)
+            back, _ = self.rnn.backward_layers[0](reverse_within_length(xb, lengths))
+            out = torch.cat(
+                [forward0[:, :hi].expand(hi - lo, hi, -1), reverse_within_length(back, lengths)],
+                dim=-1,
+            )  # (B, hi, 2H)
+            for layer in range(1, self.rnn.num_layers):
+                out = _layer(self.rnn, layer, self.rnn.dropout(out), lengths)  # (B, hi, 2H)
+            pooled = pool(out, lengths, how, 2)  # (B, P)
+            logits.append(self.head(self.dropout(pooled)))  # (B, C)
+        return torch.cat(logits)  # (T, C)
+
+
+def _layer(rnn: StackedRNN, layer: int, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """One layer of ``rnn`` (both directions when bidirectional), as ``StackedRNN.forward`` runs it."""
+    out, _ = rnn.forward_layers[layer](x)  # (N, T, H)
+    if rnn.bidirectional:
+        back, _ = rnn.backward_layers[layer](reverse_within_length(x, lengths))
+        out = torch.cat([out, reverse_within_length(back, lengths)], dim=-1)  # (N, T, 2H)
+    return out
+
+
+def running_pool(outputs: torch.Tensor, how: str) -> torch.Tensor:
+    """The pooling of every prefix of one sequence: (T, F) -> (T, P).
+
+    Row i is ``pool`` applied to ``outputs[: i + 1]`` with one direction:
+    ``outputs[i]`` for "last", the running max and/or the running mean.
+    """
+    t = outputs.shape[0]
+    parts = []
+    if how == "last":
+        return outputs
+    if how in ("max", "maxmean"):
+        parts.append(torch.cummax(outputs, dim=0).values)  # (T, F)
+    if how in ("mean", "maxmean"):
+        steps = torch.arange(1, t + 1, dtype=outputs.dtype).unsqueeze(1)  # (T, 1)
+        parts.append(torch.cumsum(outputs, dim=0) / steps)  # (T, F)
+    if not parts:
+        raise ValueError(f"pooling must be one of last, max, mean, maxmean; got {how!r}")
+    return torch.cat(parts, dim=-1)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rnnlab.config import _check, _Config
+from rnnlab.config import Config, check_value
 
 BOS_TOKEN = "<s>"
 EOS_TOKEN = "</s>"
@@ -40,7 +40,7 @@ MAX_RATING = 10
 
 
 @dataclass(frozen=True)
-class GeneratorConfig(_Config):
+class GeneratorConfig(Config):
     embed_dim: int = 256  # D, word-embedding size
     hidden_size: int = 256  # H, LSTM units
     num_layers: int = 1  # stacked LSTM layers (1-2)
@@ -54,17 +54,19 @@ class GeneratorConfig(_Config):
     rating_dropout: float = 0.2  # training share whose rating is hidden (so rating is optional)
 
     def __post_init__(self) -> None:
-        _check(self.embed_dim >= 1, "generator.embed_dim", "an integer >= 1", self.embed_dim)
-        _check(self.hidden_size >= 1, "generator.hidden_size", "an integer >= 1", self.hidden_size)
-        _check(self.num_layers in (1, 2), "generator.num_layers", "1 or 2", self.num_layers)
-        _check(
+        check_value(self.embed_dim >= 1, "generator.embed_dim", "an integer >= 1", self.embed_dim)
+        check_value(
+            self.hidden_size >= 1, "generator.hidden_size", "an integer >= 1", self.hidden_size
+        )
+        check_value(self.num_layers in (1, 2), "generator.num_layers", "1 or 2", self.num_layers)
+        check_value(
             self.condition_dim >= 1,
             "generator.condition_dim",
             "an integer >= 1",
             self.condition_dim,
         )
-        _check(0.0 <= self.dropout < 1.0, "generator.dropout", "in [0, 1)", self.dropout)
-        _check(
+        check_value(0.0 <= self.dropout < 1.0, "generator.dropout", "in [0, 1)", self.dropout)
+        check_value(
             0.0 <= self.rating_dropout < 1.0,
             "generator.rating_dropout",
             "in [0, 1)",

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from rnnlab.config import _check, _Config
+from rnnlab.config import Config, check_value
 from rnnlab.errors import ArtifactError, RnnlabError
 from rnnlab.text.vectorize import BagOfWords, TfIdf
 
@@ -55,7 +55,7 @@ _KIND_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
-class LinearConfig(_Config):
+class LinearConfig(Config):
     """Settings of a linear classifier; ``None`` fields take the kind's default.
 
     Saved as the ``linear`` section of config.json (after :meth:`resolve`).
@@ -75,7 +75,7 @@ class LinearConfig(_Config):
         ng = self.ngram_range
         if isinstance(ng, list):
             object.__setattr__(self, "ngram_range", ng := tuple(ng))
-        _check(
+        check_value(
             ng is None
             or (
                 isinstance(ng, tuple)
@@ -88,16 +88,16 @@ class LinearConfig(_Config):
             ng,
         )
         mf = self.max_features
-        _check(mf is None or (isinstance(mf, int) and mf >= 0), "linear.max_features",
+        check_value(mf is None or (isinstance(mf, int) and mf >= 0), "linear.max_features",
                "an integer >= 1, or 0 for no cap", mf)  # fmt: skip
-        _check(isinstance(self.min_df, int) and self.min_df >= 1, "linear.min_df",
+        check_value(isinstance(self.min_df, int) and self.min_df >= 1, "linear.min_df",
                "an integer >= 1", self.min_df)  # fmt: skip
-        _check(self.C is None or self.C > 0, "linear.C", "> 0", self.C)
-        _check(self.idf in ("guide", "smooth"), "linear.idf", "'guide' or 'smooth'", self.idf)
-        _check(self.norm in ("l2", None), "linear.norm", "'l2' or null", self.norm)
-        _check(self.alpha > 0, "linear.alpha", "> 0", self.alpha)
-        _check(self.beta is None or 0 < self.beta <= 1, "linear.beta", "in (0, 1]", self.beta)
-        _check(self.max_iter >= 1, "linear.max_iter", "an integer >= 1", self.max_iter)
+        check_value(self.C is None or self.C > 0, "linear.C", "> 0", self.C)
+        check_value(self.idf in ("guide", "smooth"), "linear.idf", "'guide' or 'smooth'", self.idf)
+        check_value(self.norm in ("l2", None), "linear.norm", "'l2' or null", self.norm)
+        check_value(self.alpha > 0, "linear.alpha", "> 0", self.alpha)
+        check_value(self.beta is None or 0 < self.beta <= 1, "linear.beta", "in (0, 1]", self.beta)
+        check_value(self.max_iter >= 1, "linear.max_iter", "an integer >= 1", self.max_iter)
 
     def resolve(self, kind: str) -> LinearConfig:
         """This config with every ``None`` default replaced by the value for `kind`."""

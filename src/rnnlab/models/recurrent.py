@@ -23,6 +23,51 @@ import torch
 from torch import nn
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+INITS = ("torch", "keras")
+
+
+def keras_init(module: nn.RNNBase) -> None:
+    """Give a torch RNN/LSTM/GRU Keras' default initial weights.
+
+    Keras' ``LSTM``/``GRU``/``SimpleRNN`` draw the fused input matrix ``kernel``
+    (D, G*H) Glorot-uniform, the fused recurrent matrix ``recurrent_kernel``
+    (H, G*H) orthogonal, and set every bias to 0 except, for the LSTM, the
+    forget gate's, set to 1 (``unit_forget_bias=True``). torch stores the
+    transposes, ``weight_ih`` (G*H, D) and ``weight_hh`` (G*H, H), so the
+    same draws give ``weight_hh`` orthonormal *columns*:
+    ``weight_hh.T @ weight_hh = I`` (H, H). As in Keras the whole fused matrix
+    is orthogonal, not each gate's (H, H) block. torch adds two biases; the
+    forget gate's 1 goes into ``bias_ih`` (gate order i, f, g, o).
+    """
+    h = module.hidden_size
+    for name, p in module.named_parameters():
+        if name.startswith("weight_ih"):
+            nn.init.xavier_uniform_(p)  # fan_in D, fan_out G*H, as Keras' (D, G*H) kernel
+        elif name.startswith("weight_hh"):
+            nn.init.orthogonal_(p)  # (G*H, H): orthonormal columns
+        elif name.startswith("bias"):
+            nn.init.zeros_(p)
+            if isinstance(module, nn.LSTM) and name.startswith("bias_ih"):
+                nn.init.ones_(p[h : 2 * h])  # forget gate: keep the cell state at first
+
+
+def hold_candidate_bias_at_zero(lstm: nn.LSTM) -> None:
+    """Drop the candidate's bias from a torch LSTM: the guide's c~ = tanh(x W_xc + h W_hc).
+
+    torch's LSTM has no switch for it, so the g block (gate order i, f, g, o)
+    of ``bias_ih`` and ``bias_hh`` is set to zero and a gradient hook zeroes
+    its gradient, so no optimizer moves it: Adam, with or without weight
+    decay, and SGD with momentum all leave a parameter at 0 whose gradient is
+    always 0.
+    """
+    h = lstm.hidden_size
+    keep = torch.ones(4 * h)
+    keep[2 * h : 3 * h] = 0.0  # the candidate's block
+    for name, p in lstm.named_parameters():
+        if name.startswith("bias_"):
+            with torch.no_grad():
+                p[2 * h : 3 * h] = 0.0
+            p.register_hook(lambda grad, keep=keep: grad * keep.to(grad))
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -64,6 +109,11 @@ class StackedRNN(nn.Module):
         Add a backward direction (run on sequences reversed within their length).
     dropout : float
         Dropout between layers (not after the last one).
+    candidate_bias : bool
+        ``False`` (LSTM only): the guide's candidate without bias, held at
+        zero through training (see ``hold_candidate_bias_at_zero``).
+    init : {"torch", "keras"}
+        torch's default initial weights, or Keras' (see ``keras_init``).
 
     Shapes
     ------
@@ -79,10 +129,16 @@ class StackedRNN(nn.Module):
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
+        candidate_bias: bool = True,
+        init: str = "torch",
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
+        if not candidate_bias and cell != "lstm":
+            raise ValueError(f"candidate_bias=False needs cell 'lstm', got {cell!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -96,6 +152,11 @@ class StackedRNN(nn.Module):
             self.forward_layers.append(cls(d_in, hidden_size, batch_first=True))
             if bidirectional:
                 self.backward_layers.append(cls(d_in, hidden_size, batch_first=True))
+        for module in [*self.forward_layers, *self.backward_layers]:
+            if init == "keras":
+                keras_init(module)
+            if not candidate_bias:
+                hold_candidate_bias_at_zero(module)
         self.dropout = nn.Dropout(dropout)
 
     @property

@@ -50,7 +50,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from rnnlab.config import _check, _Config
+from rnnlab.config import Config, check_value
 from rnnlab.models.recurrent import StackedRNN, length_mask, pool
 from rnnlab.text import PAD
 
@@ -63,7 +63,7 @@ _CELLS = {"gru": nn.GRUCell, "lstm": nn.LSTMCell, "rnn": nn.RNNCell}
 
 
 @dataclass(frozen=True)
-class Seq2SeqConfig(_Config):
+class Seq2SeqConfig(Config):
     cell: str = "gru"  # "gru", "lstm" or "rnn" (tanh), for encoder and decoder
     embedding_dim: int = 64  # E, for source and target tokens
     hidden_size: int = 128  # H, encoder units per direction; the decoder has K*H
@@ -74,20 +74,20 @@ class Seq2SeqConfig(_Config):
     max_output_len: int = 64  # decoding stops after this many tokens without </s>
 
     def __post_init__(self) -> None:
-        _check(self.cell in _CELLS, "model.cell", "gru, lstm or rnn", self.cell)
-        _check(
+        check_value(self.cell in _CELLS, "model.cell", "gru, lstm or rnn", self.cell)
+        check_value(
             self.embedding_dim >= 1, "model.embedding_dim", "an integer >= 1", self.embedding_dim
         )
-        _check(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
-        _check(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
-        _check(
+        check_value(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
+        check_value(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
+        check_value(
             self.attention in ATTENTIONS,
             "model.attention",
             "none, bahdanau or luong",
             self.attention,
         )
-        _check(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
-        _check(
+        check_value(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
+        check_value(
             self.max_output_len >= 1, "model.max_output_len", "an integer >= 1", self.max_output_len
         )
 

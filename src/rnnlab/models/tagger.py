@@ -32,10 +32,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from rnnlab.config import _check, _Config
+from rnnlab.config import Config, check_value
+from rnnlab.models.losses import masked_token_loss
 from rnnlab.models.recurrent import StackedRNN, length_mask, pool
 from rnnlab.text import OOV, PAD
 
@@ -44,7 +44,7 @@ IGNORE = -100  # target of padded positions: ignored by the loss and the accurac
 
 
 @dataclass(frozen=True)
-class TaggerConfig(_Config):
+class TaggerConfig(Config):
     """Settings of a :class:`SequenceTagger` and its vocabularies."""
 
     cell: str = "lstm"  # "rnn" (tanh), "lstm" or "gru"
@@ -66,28 +66,34 @@ class TaggerConfig(_Config):
     max_word_len: int = 24  # longer words keep their first and last max_word_len/2 chars
 
     def __post_init__(self) -> None:
-        _check(self.cell in ("rnn", "lstm", "gru"), "model.cell", "rnn, lstm or gru", self.cell)
-        _check(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
-        _check(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
-        _check(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
-        _check(self.word_dim >= 1, "model.word_dim", "an integer >= 1", self.word_dim)
-        _check(self.max_vocab >= 3, "model.max_vocab", "an integer >= 3", self.max_vocab)
-        _check(self.min_freq >= 1, "model.min_freq", "an integer >= 1", self.min_freq)
-        _check(0.0 <= self.word_dropout < 1.0, "model.word_dropout", "in [0, 1)", self.word_dropout)
-        _check(
+        check_value(
+            self.cell in ("rnn", "lstm", "gru"), "model.cell", "rnn, lstm or gru", self.cell
+        )
+        check_value(self.hidden_size >= 1, "model.hidden_size", "an integer >= 1", self.hidden_size)
+        check_value(self.num_layers >= 1, "model.num_layers", "an integer >= 1", self.num_layers)
+        check_value(0.0 <= self.dropout < 1.0, "model.dropout", "in [0, 1)", self.dropout)
+        check_value(self.word_dim >= 1, "model.word_dim", "an integer >= 1", self.word_dim)
+        check_value(self.max_vocab >= 3, "model.max_vocab", "an integer >= 3", self.max_vocab)
+        check_value(self.min_freq >= 1, "model.min_freq", "an integer >= 1", self.min_freq)
+        check_value(
+            0.0 <= self.word_dropout < 1.0, "model.word_dropout", "in [0, 1)", self.word_dropout
+        )
+        check_value(
             self.char_encoder in CHAR_ENCODERS,
             "model.char_encoder",
             "'cnn' or 'lstm'",
             self.char_encoder,
         )
-        _check(self.char_dim >= 1, "model.char_dim", "an integer >= 1", self.char_dim)
-        _check(
+        check_value(self.char_dim >= 1, "model.char_dim", "an integer >= 1", self.char_dim)
+        check_value(
             self.char_features >= 2 and self.char_features % 2 == 0,
             "model.char_features",
             "an even integer >= 2",
             self.char_features,
         )
-        _check(self.max_word_len >= 2, "model.max_word_len", "an integer >= 2", self.max_word_len)
+        check_value(
+            self.max_word_len >= 2, "model.max_word_len", "an integer >= 2", self.max_word_len
+        )
 
 
 class CharEncoder(nn.Module):
@@ -193,9 +199,4 @@ def tagging_step(model: SequenceTagger, batch) -> tuple[torch.Tensor, float, flo
     """
     words, lengths, chars, tags = batch
     logits = model(words, lengths, chars)  # (N, T, C)
-    loss = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), tags.reshape(-1), ignore_index=IGNORE
-    )
-    real = tags != IGNORE  # (N, T)
-    correct = float(((logits.argmax(dim=-1) == tags) & real).sum())
-    return loss, correct, float(real.sum())
+    return masked_token_loss(logits, tags, IGNORE)

@@ -57,7 +57,7 @@ class Optimizer:
             raise ValueError(f"lr must be a positive finite number; got {lr!r}")
         self.params, self.lr, self.steps = params, lr, 0
 
-    def _check(self, grads: dict[str, np.ndarray]) -> None:
+    def check_value(self, grads: dict[str, np.ndarray]) -> None:
         if set(grads) != set(self.params):
             missing, extra = (
                 sorted(set(self.params) - set(grads)),
@@ -89,7 +89,7 @@ class SGD(Optimizer):
         self.velocity = {name: np.zeros_like(p) for name, p in params.items()}
 
     def step(self, grads: dict[str, np.ndarray]) -> None:
-        self._check(grads)
+        self.check_value(grads)
         self.steps += 1
         for name, w in self.params.items():
             v = self.velocity[name]
@@ -124,7 +124,7 @@ class Adam(Optimizer):
         self.v = {name: np.zeros_like(p) for name, p in params.items()}
 
     def step(self, grads: dict[str, np.ndarray]) -> None:
-        self._check(grads)
+        self.check_value(grads)
         self.steps += 1
         b1, b2 = self.betas
         for name, w in self.params.items():

@@ -17,30 +17,36 @@ fit anything.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnnlab.artifacts import (
-    base_config,
-    check_output_dir,
-    checkpoint_dir_for,
-    json_writer,
-    read_config,
-    weights_writer,
-    write_model_dir,
-)
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
-from rnnlab.data import TextDataset, load_dataset, train_val_split
-from rnnlab.errors import RnnlabError
-from rnnlab.text import OOV, Vocab, tokenize
+from rnnlab.data import (
+    TextDataset,
+    dataset_sha256,
+    load_dataset,
+    load_test_data,
+    load_training_data,
+    train_val_split,
+)
+from rnnlab.errors import ArtifactError, RnnlabError
+from rnnlab.tasks.base import (
+    Built,
+    Task,
+    TrainResult,
+    apply_threads,
+    bundled_model_path,
+    check_texts,
+    load_state,
+    open_model_dir,
+    run,
+)
+from rnnlab.text import Vocab, tokenize
 
 KIND = "classifier"
 TOKENIZER = "rnnlab.tokenize/1"
@@ -55,24 +61,7 @@ def truncate(ids: list[int], text: TextConfig) -> list[int]:
 
 def encode(texts: Sequence[str], vocab: Vocab, text: TextConfig) -> list[list[int]]:
     """Tokenize, map to ids and truncate to ``text.maxlen``."""
-    if isinstance(texts, str):
-        raise RnnlabError("texts must be a list of strings, got a single str; wrap it in [...]")
-    out = []
-    for t in texts:
-        if not isinstance(t, str):
-            raise RnnlabError(f"texts must be strings, got {type(t).__name__}")
-        out.append(truncate(vocab.encode(tokenize(t)), text))
-    return out
-
-
-def dataset_sha256(ds: TextDataset) -> str:
-    """The dataset's source fingerprint, or a sha256 of its labeled texts when it has none."""
-    if ds.sha256:
-        return ds.sha256
-    digest = hashlib.sha256()
-    for text, label in zip(ds.texts, ds.labels, strict=False):
-        digest.update(f"{label}\t{text}\n".encode())
-    return digest.hexdigest()
+    return [truncate(vocab.encode(tokenize(t)), text) for t in check_texts(texts)]
 
 
 def classification_step(model, batch):
@@ -132,15 +121,174 @@ def _batches(
     ]
 
 
-@dataclass
-class TrainResult:
-    """What ``train`` produced: the model directory and its headline figures."""
+class ClassifyTask(Task):
+    """Many-to-one: tokenize -> vocabulary -> Word2Vec -> stacked RNN -> softmax."""
 
-    out: Path
-    metrics: dict[str, Any]
-    history: list[dict[str, float]]
-    seconds: float
-    best_epoch: int
+    kind = KIND
+
+    def __init__(self, data, text, embedding, model, training, text_col, label_col,
+                 test_data, cache_dir) -> None:  # fmt: skip
+        super().__init__(training)
+        self.source, self.test_source = data, test_data
+        self.text, self.embedding, self.model = text, embedding, model
+        self.columns, self.cache_dir = (text_col, label_col), cache_dir
+
+    def read(self, log):
+        if (
+            self.embedding.source not in ("word2vec", "random")
+            and not Path(self.embedding.source).exists()
+        ):
+            raise RnnlabError(
+                f"embedding file not found: {self.embedding.source}; use --embedding word2vec, "
+                "random, a folder written by `rnnlab embed train`, or a path to word2vec "
+                "(text/binary) or GloVe vectors"
+            )
+        ds = load_training_data(self.source, *self.columns, self.cache_dir)
+        test_ds = load_test_data(
+            self.source, self.test_source, *self.columns, self.cache_dir, ds.label_names
+        )
+        train_ds, val_ds = train_val_split(ds, self.training.val_fraction, self.training.seed)
+        log(
+            f"data: {len(train_ds)} train / {len(val_ds)} validation texts, "
+            f"classes {', '.join(ds.label_names)}"
+        )
+        return ds, train_ds, val_ds, test_ds
+
+    def build(self, data, log) -> Built:
+        import torch
+
+        from rnnlab.models import SequenceClassifier
+
+        ds, train_ds, val_ds, _ = data
+        text, training = self.text, self.training
+        train_tokens = [tokenize(t) for t in train_ds.texts]
+        vocab = Vocab.build(train_tokens, max_size=text.max_vocab, min_freq=text.min_freq)
+        log(f"vocabulary: {len(vocab)} entries (max {text.max_vocab}, min_freq {text.min_freq})")
+        matrix, coverage, dim, seconds = embedding_step(
+            self.embedding, train_tokens, vocab, training.seed, log
+        )
+        train_seqs = [truncate(vocab.encode(tokens), text) for tokens in train_tokens]
+        del train_tokens
+        val_seqs = encode(val_ds.texts, vocab, text)
+        net = SequenceClassifier(
+            self.model,
+            len(vocab),
+            dim,
+            len(ds.label_names),
+            embedding=None if matrix is None else torch.from_numpy(matrix),
+            freeze_embedding=self.embedding.freeze,
+        )
+        config = {
+            "tokenizer": TOKENIZER,
+            "label_names": list(ds.label_names),
+            "vocab_size": len(vocab),
+            "embedding_dim": dim,
+            "text": text.to_dict(),
+            "embedding": self.embedding.to_dict(),
+            "model": self.model.to_dict(),
+            "data": {
+                "source": str(ds.source),
+                "sha256": dataset_sha256(ds),
+                "n_train": len(train_ds),
+                "n_validation": len(val_ds),
+            },
+            "embedding_coverage": None if coverage is None else coverage.to_dict(),
+        }
+        return Built(
+            net,
+            config,
+            {"vocab.json": vocab.save},
+            train_batches=lambda epoch: _batches(
+                train_seqs, train_ds.labels, text, training.batch_size, True, training.seed + epoch
+            ),
+            val_batches=_batches(val_seqs, val_ds.labels, text, 256, shuffle=False, seed=0),
+            timing={"word2vec_seconds": round(seconds, 1)},
+            state={"vocab": vocab, "label_names": list(ds.label_names)},
+        )
+
+    step = staticmethod(classification_step)
+
+    def predictor(self, built):
+        return TextClassifier(
+            built.net.eval(),
+            built.state["vocab"],
+            self.text,
+            built.state["label_names"],
+            path=None,
+            backend="auto",
+            threads=self.training.threads,
+        )
+
+    def evaluate(self, model, data, log):
+        _, _, val_ds, _ = data
+        return {"validation": classify_metrics(model, val_ds)}
+
+    def test(self, model, data, log):
+        test_ds = data[3]
+        if test_ds is None:
+            return None
+        log(f"evaluating on {len(test_ds)} held-out texts ({test_ds.source})")
+        metrics = classify_metrics(model, test_ds)
+        metrics["data_sha256"] = dataset_sha256(test_ds)
+        return metrics
+
+    def plots(self, history, metrics):
+        return {**super().plots(history, metrics), **confusion_plot(metrics)}
+
+
+def classify_metrics(model, ds: TextDataset) -> dict[str, Any]:
+    """:func:`classification_metrics` of ``model`` on a labeled dataset."""
+    from rnnlab.training.metrics import classification_metrics
+
+    return classification_metrics(
+        np.asarray(ds.labels), model.predict_proba(ds.texts), model.label_names
+    )
+
+
+def confusion_plot(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The ``confusion_matrix.png`` writer of a classifier (test split when measured)."""
+    from rnnlab.training.metrics import plot_confusion
+
+    split = "test" if "test" in metrics else "validation"
+    return {"confusion_matrix.png": lambda path: plot_confusion(metrics[split], path)}
+
+
+def embedding_step(embedding: EmbeddingConfig, train_tokens, vocab: Vocab, seed: int, log):
+    """``(matrix or None, coverage or None, dim, seconds)`` of the embedding settings.
+
+    ``word2vec``: trained on the training texts; ``random``: none (the network
+    initialises its own); otherwise a vectors folder or file, loaded.
+    """
+    from rnnlab.embeddings import embedding_matrix
+
+    t0 = time.perf_counter()
+    if embedding.source == "random":
+        return None, None, embedding.dim, 0.0
+    if embedding.source == "word2vec":
+        from rnnlab.embeddings import train_word2vec
+
+        log(f"word2vec: training {embedding.algorithm} ({embedding.dim}-d) on the training texts")
+        vectors = train_word2vec(
+            train_tokens,
+            dim=embedding.dim,
+            algorithm=embedding.algorithm,
+            window=embedding.window,
+            min_count=embedding.min_count,
+            epochs=embedding.epochs,
+            seed=seed,
+        )
+        log(f"word2vec: {len(vectors.index_to_key)} words in {time.perf_counter() - t0:.1f} s")
+    else:
+        from rnnlab.embeddings.word2vec import load_word_vectors
+
+        vectors = load_word_vectors(embedding.source)  # a vectors folder or file
+    matrix, coverage = embedding_matrix(vocab, vectors, seed=seed)
+    log(
+        f"embedding coverage: {coverage.vocab_share:.1%} of vocabulary entries, "
+        f"{coverage.token_share:.1%} of training tokens"
+    )
+    seconds = time.perf_counter() - t0 if embedding.source == "word2vec" else 0.0
+    return matrix, coverage, vectors.vector_size, seconds
 
 
 def train(
@@ -166,226 +314,26 @@ def train(
     out : path
         Model directory to create (replaced atomically if it exists).
     text, embedding, model, training : configs
-        Defaults are the guide's recipe: vocabulary 20k, last 400 tokens,
-        CBOW Word2Vec (100-d) trained on the training texts, 2-layer BiLSTM.
+        Defaults: the config dataclasses' (vocabulary 20k, last 400 tokens,
+        CBOW Word2Vec (100-d) trained on the training texts, 2-layer BiLSTM).
     test_data : optional
         Held-out data evaluated once after training (never used for fitting);
         for IMDB the test split is used when this is None.
     log : callable
         Receives one-line progress messages (``print`` by default).
     """
-    import torch
-
-    from rnnlab.models import SequenceClassifier
-    from rnnlab.training import fit, seed_everything, set_threads
-    from rnnlab.training.loop import History
-
-    text = text or TextConfig()
-    embedding = embedding or EmbeddingConfig()
-    model_cfg = model or ModelConfig()
-    training = training or TrainConfig()
-    start = time.perf_counter()
-    out = check_output_dir(out)
-    if embedding.source not in ("word2vec", "random") and not Path(embedding.source).exists():
-        raise RnnlabError(
-            f"embedding file not found: {embedding.source}; use --embedding word2vec, "
-            "random, a folder written by `rnnlab embed train`, or a path to word2vec "
-            "(text/binary) or GloVe vectors"
-        )
-    seed_everything(training.seed)
-    set_threads(training.threads)
-
-    ds = load_training_data(data, text_col, label_col, cache_dir)
-    test_ds = load_test_data(data, test_data, text_col, label_col, cache_dir, ds.label_names)
-    train_ds, val_ds = train_val_split(ds, training.val_fraction, training.seed)
-    log(
-        f"data: {len(train_ds)} train / {len(val_ds)} validation texts, "
-        f"classes {', '.join(ds.label_names)}"
+    task = ClassifyTask(
+        data,
+        text or TextConfig(),
+        embedding or EmbeddingConfig(),
+        model or ModelConfig(),
+        training or TrainConfig(),
+        text_col,
+        label_col,
+        test_data,
+        cache_dir,
     )
-
-    train_tokens = [tokenize(t) for t in train_ds.texts]
-    vocab = Vocab.build(train_tokens, max_size=text.max_vocab, min_freq=text.min_freq)
-    log(f"vocabulary: {len(vocab)} entries (max {text.max_vocab}, min_freq {text.min_freq})")
-
-    matrix, coverage, dim, w2v_seconds = None, None, embedding.dim, 0.0
-    if embedding.source == "word2vec":
-        from rnnlab.embeddings import embedding_matrix, train_word2vec
-
-        t0 = time.perf_counter()
-        log(f"word2vec: training {embedding.algorithm} ({embedding.dim}-d) on the training texts")
-        vectors = train_word2vec(
-            train_tokens,
-            dim=embedding.dim,
-            algorithm=embedding.algorithm,
-            window=embedding.window,
-            min_count=embedding.min_count,
-            epochs=embedding.epochs,
-            seed=training.seed,
-        )
-        matrix, coverage = embedding_matrix(vocab, vectors, seed=training.seed)
-        w2v_seconds = time.perf_counter() - t0
-        log(f"word2vec: {len(vectors.index_to_key)} words in {w2v_seconds:.1f} s")
-    elif embedding.source != "random":
-        from rnnlab.embeddings import embedding_matrix
-        from rnnlab.embeddings.quality import load_word_vectors
-
-        vectors = load_word_vectors(embedding.source)  # a vectors folder or file
-        matrix, coverage = embedding_matrix(vocab, vectors, seed=training.seed)
-        dim = vectors.vector_size
-    if coverage is not None:
-        log(
-            f"embedding coverage: {coverage.vocab_share:.1%} of vocabulary entries, "
-            f"{coverage.token_share:.1%} of training tokens"
-        )
-    train_seqs = [truncate(vocab.encode(tokens), text) for tokens in train_tokens]
-    del train_tokens
-    val_seqs = encode(val_ds.texts, vocab, text)
-    net = SequenceClassifier(
-        model_cfg,
-        len(vocab),
-        dim,
-        len(ds.label_names),
-        embedding=None if matrix is None else torch.from_numpy(matrix),
-        freeze_embedding=embedding.freeze,
-    )
-    val_batches = _batches(val_seqs, val_ds.labels, text, 256, shuffle=False, seed=0)
-    checkpoint_dir = checkpoint_dir_for(out)
-    t0 = time.perf_counter()
-    history: History = fit(
-        net,
-        lambda epoch: _batches(
-            train_seqs, train_ds.labels, text, training.batch_size, True, training.seed + epoch
-        ),
-        val_batches,
-        classification_step,
-        training,
-        checkpoint_dir=checkpoint_dir,
-        progress=progress,
-        on_epoch=lambda r: log(
-            f"epoch {r['epoch']}: train loss {r['train_loss']:.4f} acc {r['train_accuracy']:.4f}"
-            f" | val loss {r['val_loss']:.4f} acc {r['val_accuracy']:.4f}"
-            f" ({r['epoch_seconds']:.0f} s)"
-        ),
-    )
-    network_seconds = time.perf_counter() - t0
-    log(f"kept epoch {history.best_epoch} (lowest validation loss)")
-
-    classifier = TextClassifier(
-        net.eval(),
-        vocab,
-        text,
-        list(ds.label_names),
-        path=None,
-        backend="auto",
-        threads=training.threads,
-    )
-    from rnnlab.training.metrics import classification_metrics
-
-    metrics: dict[str, Any] = {
-        "validation": classification_metrics(
-            np.asarray(val_ds.labels), classifier.predict_proba(val_ds.texts), ds.label_names
-        )
-    }
-    fit_seconds = time.perf_counter() - start
-    if test_ds is not None:
-        log(f"evaluating on {len(test_ds)} held-out texts ({test_ds.source})")
-        metrics["test"] = classification_metrics(
-            np.asarray(test_ds.labels), classifier.predict_proba(test_ds.texts), ds.label_names
-        )
-        metrics["test"]["data_sha256"] = dataset_sha256(test_ds)
-    seconds = time.perf_counter() - start
-    metrics["timing"] = {
-        "total_seconds": round(seconds, 1),
-        "fit_seconds": round(fit_seconds, 1),  # everything before the held-out evaluation
-        "word2vec_seconds": round(w2v_seconds, 1),
-        "network_seconds": round(network_seconds, 1),
-        "epochs_run": len(history.epochs),
-        "peak_rss_mb": peak_rss_mb(),  # of the whole process, up to now
-    }
-
-    config = {
-        **base_config(KIND),
-        "tokenizer": TOKENIZER,
-        "label_names": list(ds.label_names),
-        "vocab_size": len(vocab),
-        "embedding_dim": dim,
-        "text": text.to_dict(),
-        "embedding": embedding.to_dict(),
-        "model": model_cfg.to_dict(),
-        "train": training.to_dict(),
-        "data": {
-            "source": str(ds.source),
-            "sha256": dataset_sha256(ds),
-            "n_train": len(train_ds),
-            "n_validation": len(val_ds),
-        },
-        "embedding_coverage": None if coverage is None else coverage.to_dict(),
-        "best_epoch": history.best_epoch,
-        "stopped_early": history.stopped_early,
-    }
-
-    def write_plots(path: Path) -> None:
-        from rnnlab.training.metrics import plot_confusion, plot_history
-
-        plot_history(history.epochs, path, history.best_epoch)
-        split = "test" if "test" in metrics else "validation"
-        plot_confusion(metrics[split], path.with_name("confusion_matrix.png"))
-
-    writers = {
-        "vocab.json": vocab.save,
-        "model.safetensors": weights_writer(net),
-        "metrics.json": json_writer(metrics),
-        "history.jsonl": history.write_jsonl,
-        "learning_curve.png": write_plots,
-    }
-    write_model_dir(out, config, writers)
-    log(f"saved {out}")
-    return TrainResult(out, metrics, history.epochs, seconds, history.best_epoch)
-
-
-def peak_rss_mb() -> float | None:
-    """Peak resident memory of this process so far, in MB (None where not POSIX)."""
-    try:
-        import resource
-    except ImportError:  # not POSIX
-        return None
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
-
-
-def load_training_data(data, text_col="text", label_col="label", cache_dir=None) -> TextDataset:
-    """Labeled training texts (a TextDataset, or read from a source), with two or more classes."""
-    ds = (
-        data
-        if isinstance(data, TextDataset)
-        else load_dataset(
-            data, text_col=text_col, label_col=label_col, split="train", cache_dir=cache_dir
-        )
-    )
-    if not ds.is_labeled:
-        raise RnnlabError(f"{ds.source} has no labels; training needs --label-col")
-    if len(ds.label_names) < 2:
-        raise RnnlabError(f"{ds.source}: training needs at least two classes")
-    return ds
-
-
-def load_test_data(data, test_data, text_col, label_col, cache_dir, label_names):
-    """Held-out data for a training run: ``test_data`` if given, else IMDB's test split."""
-    from rnnlab.data import is_imdb_source
-
-    if isinstance(test_data, TextDataset):
-        return test_data
-    if test_data is not None:
-        return load_dataset(
-            test_data,
-            text_col=text_col,
-            label_col=label_col,
-            split="test",
-            cache_dir=cache_dir,
-            label_names=list(label_names),
-        )
-    if not isinstance(data, TextDataset) and is_imdb_source(data):
-        return load_dataset(data, split="test", cache_dir=cache_dir)
-    return None
+    return run(task, out, progress=progress, log=log)
 
 
 class TextClassifier:
@@ -463,70 +411,45 @@ class TextClassifier:
             for i, k in enumerate(best)
         ]
 
+    def explain(self, texts: Sequence[str], method: str = "ig", steps: int = 32) -> list[dict]:
+        """Why each prediction: per-token attributions, the running P(label), see
+        :func:`rnnlab.explain.explain_classifier`."""
+        from rnnlab.explain import explain_classifier
 
-def load(path: str | Path | None = None, backend: str = "auto", threads: int = 0) -> TextClassifier:
-    """Load a model directory (default: the bundled IMDB sentiment model).
+        return explain_classifier(self, texts, method=method, steps=steps)
+
+
+def load(
+    path: str | Path | None = None, backend: str = "auto", threads: int | None = None
+) -> TextClassifier:
+    """Load a recurrent classifier's model directory (default: the bundled IMDB model).
 
     ``backend``: "auto" (onnxruntime when it works, else torch), "onnx" or
-    "torch". ``threads``: CPU threads for prediction (0: all cores). A linear
-    model directory (kind "linear-classifier", see :mod:`rnnlab.tasks.linear`) gives a
-    ``LinearTextClassifier`` with the same interface (backend "numpy").
+    "torch". ``threads``: see :func:`rnnlab.tasks.base.resolve_threads`
+    (default: half the cores). ``rnnlab.load`` dispatches here on kind
+    "classifier".
     """
-    import torch
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from rnnlab.errors import ArtifactError
     from rnnlab.models import SequenceClassifier
 
-    path = Path(path) if path is not None else bundled_model_path()
-    config = read_config(path)
-    if config.get("kind") == "linear-classifier":  # bag of words / TF-IDF / NBSVM
-        from rnnlab.tasks.linear import load as load_linear
-
-        if backend not in ("auto", "numpy"):
-            raise RnnlabError(
-                f"{path} is a linear model, which runs with numpy; got backend {backend!r}, "
-                "use auto"
-            )
-        return load_linear(path, config)
-    if config.get("kind") != KIND:
-        raise ArtifactError(f"{path} holds a {config.get('kind')!r} model, expected {KIND!r}")
+    path, config = open_model_dir(path if path is not None else bundled_model_path(), KIND)
     try:
         text = TextConfig.from_dict(config["text"])
         model_cfg = ModelConfig.from_dict(config["model"])
         vocab = Vocab.load(path / "vocab.json")
         label_names = list(config["label_names"])
+        if len(vocab) != config["vocab_size"]:
+            raise ArtifactError(
+                f"{path}: vocab.json has {len(vocab)} entries, config says "
+                f"{config['vocab_size']}; the directory is inconsistent"
+            )
         net = SequenceClassifier(
             model_cfg, config["vocab_size"], config["embedding_dim"], len(label_names)
         )
-        state = load_file(str(path / "model.safetensors"))
-        net.load_state_dict(state)
-    except (KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+    except (KeyError, TypeError) as exc:
         raise ArtifactError(f"cannot load model from {path}: {str(exc).splitlines()[0]}") from None
-    if len(vocab) != config["vocab_size"]:
-        raise ArtifactError(
-            f"{path}: vocab.json has {len(vocab)} entries, config says "
-            f"{config['vocab_size']}; the directory is inconsistent"
-        )
-    if OOV != 1:  # pragma: no cover - guards a future change of the special ids
-        raise ArtifactError("vocabulary special ids changed")
-    threads = threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
-    return TextClassifier(
-        net.eval(), vocab, text, label_names, path, backend, config, threads=threads
-    )
-
-
-def bundled_model_path() -> Path:
-    """The IMDB sentiment model shipped inside the package."""
-    path = Path(__file__).parent / "bundled" / "imdb-sentiment"
-    if not (path / "config.json").is_file():
-        raise RnnlabError(
-            f"the bundled model is missing from this installation ({path}); "
-            "pass a model directory trained with `rnnlab train`"
-        )
-    return path
+    load_state(net, path)
+    threads = apply_threads(threads)
+    return TextClassifier(net, vocab, text, label_names, path, backend, config, threads=threads)
 
 
 def evaluate(
@@ -541,7 +464,7 @@ def evaluate(
     """Metrics of a model on labeled data; optionally write JSON + confusion PNG to ``out``."""
     from rnnlab.training.metrics import classification_metrics, plot_confusion
 
-    clf = model if hasattr(model, "predict_proba") else load(model)  # TextClassifier or linear
+    clf = model if hasattr(model, "predict_proba") else load(model)  # a loaded model or a path
     ds = (
         data
         if isinstance(data, TextDataset)

@@ -3,24 +3,35 @@
 A word-level LSTM language model whose initial state comes from a class label
 (and optionally a 1-10 star rating) writes reviews of the requested sentiment::
 
-    from rnnlab.tasks.generate import train_generator, load_generator
-    train_generator("aclImdb_v1.tar.gz", out="models/gen", generator=GeneratorConfig(use_rating=True))
-    gen = load_generator("models/gen")
+    import rnnlab
+    from rnnlab.models.generator import GeneratorConfig
+    from rnnlab.tasks.generate import conditioning_check, load, train_generator
+    result = train_generator("aclImdb_v1.tar.gz", "models/gen", generator=GeneratorConfig(use_rating=True))
+    gen = load("models/gen")              # or rnnlab.load("models/gen")
     gen.generate(sentiment="positive", n=3, temperature=0.8, top_k=40, seed=0)
+    conditioning_check(gen, rnnlab.load())  # the bundled sentiment model reads the samples
 
 Steps: tokenize -> vocabulary from the training texts (plus ``<s>`` and
 ``</s>``) -> each review cut to its first ``maxlen`` tokens -> inputs
 ``<s> w_1 .. w_T`` and targets ``w_1 .. w_T </s>`` (``</s>`` only when the
 review really ended within ``maxlen``; a cut review has no false end) ->
-length-bucketed batches -> :func:`rnnlab.training.fit` with early stopping
-on the validation loss (mean next-token cross-entropy, so ``exp`` of it is
-the validation perplexity) -> model directory.
+length-bucketed batches -> the shared template (:mod:`rnnlab.tasks.base`:
+early stopping on the validation loss, the mean next-token cross-entropy, so
+``exp`` of it is the validation perplexity) -> model directory.
 
 Perplexity is ``exp(total negative log-likelihood / number of target tokens)``
 over the same truncation, ``</s>`` targets included.
 
+Defaults live in one place each: :data:`DEFAULT_TEXT` and :data:`DEFAULT_TRAIN`
+(the generator's own text and training settings), ``GeneratorConfig``'s field
+defaults (the network) and :data:`DEFAULT_SAMPLE` (sampling); the CLI reads
+them from here.
+
 The conditioning check (:func:`conditioning_check`) samples reviews for each
-sentiment and asks the bundled IMDB sentiment classifier what it reads.
+sentiment and asks a sentiment classifier that the caller passes (e.g. the
+bundled IMDB model, ``rnnlab.load()``) what it reads.
+
+Shape legend: N batch, T time (padded length), V vocabulary.
 """
 
 from __future__ import annotations
@@ -31,23 +42,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnlab.artifacts import (
-    base_config,
-    check_output_dir,
-    checkpoint_dir_for,
-    json_writer,
-    load_weights,
-    read_config,
-    weights_writer,
-    write_model_dir,
-)
-from rnnlab.config import TextConfig, TrainConfig
-from rnnlab.data import TextDataset, load_dataset, train_val_split
-from rnnlab.errors import DataError, RnnlabError
+from rnnlab.config import Config, TextConfig, TrainConfig, check_value
+from rnnlab.data import TextDataset, dataset_sha256, load_test_data, read_split, train_val_split
+from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.generator import (
     BOS_TOKEN,
     EOS_TOKEN,
@@ -56,25 +57,69 @@ from rnnlab.models.generator import (
     ConditionalLM,
     GeneratorConfig,
 )
-from rnnlab.tasks.classify import TrainResult
+from rnnlab.models.losses import masked_token_loss
+from rnnlab.tasks.base import (
+    Built,
+    Task,
+    TrainResult,
+    apply_threads,
+    load_state,
+    open_model_dir,
+    run,
+)
 from rnnlab.text import OOV, PAD, Vocab, tokenize
 
 KIND = "generator"
 TOKENIZER = "rnnlab.tokenize/1"
 DEFAULT_GUIDANCE = 1.5  # contrastive guidance of two-label models, see Generator.generate
 ALIASES = {"positive": "pos", "negative": "neg", "pos": "positive", "neg": "negative"}
+EVAL_BATCH = 128  # texts per batch when measuring (validation loss, perplexity)
+CHECK_SAMPLES = 200  # texts sampled per sentiment by the conditioning check
+
+# The generator's text settings: 10k vocabulary, the *first* 100 tokens of a review.
+DEFAULT_TEXT = TextConfig(max_vocab=10_000, min_freq=2, maxlen=100, truncating="post")
+# Two epochs of Adam, batch 64, 5% of train for validation, 1 thread.
+DEFAULT_TRAIN = TrainConfig(
+    epochs=2, batch_size=64, lr=2e-3, lr_decay=0.5, clip_norm=1.0, val_fraction=0.05, threads=1
+)
 
 
-def default_text_config() -> TextConfig:
-    """The generator's text settings: 10k vocabulary, the *first* 100 tokens of a review."""
-    return TextConfig(max_vocab=10_000, min_freq=2, maxlen=100, truncating="post")
+def _int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-def default_train_config() -> TrainConfig:
-    """Two epochs of Adam, batch 64, 5% of train for validation, 1 thread."""
-    return TrainConfig(
-        epochs=2, batch_size=64, lr=2e-3, lr_decay=0.5, clip_norm=1.0, val_fraction=0.05, threads=1
+def _real(value: Any) -> bool:
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
     )
+
+
+@dataclass(frozen=True)
+class SampleConfig(Config):
+    """How :meth:`Generator.generate` samples (the one place of its defaults)."""
+
+    temperature: float = 0.8  # softmax temperature: lower is safer and more repetitive, 0 greedy
+    top_k: int = 40  # sample among the k most likely tokens (0: all; 1: greedy)
+    max_len: int = 80  # most tokens per text (a text also ends at </s>)
+    # contrastive guidance towards the requested label (0: plain sampling);
+    # None: DEFAULT_GUIDANCE for a two-label model, else 0
+    guidance: float | None = None
+    max_run: int = 3  # no token more than this many times in a row (0: no limit)
+
+    def __post_init__(self) -> None:
+        t, k = self.temperature, self.top_k
+        check_value(_real(t) and t >= 0, "temperature", ">= 0 (0 = greedy)", t)
+        check_value(_int(k) and k >= 0, "top_k", "an integer >= 0 (0 = all tokens)", k)
+        check_value(_int(self.max_len) and self.max_len >= 1, "max_len", ">= 1", self.max_len)
+        g = self.guidance
+        check_value(g is None or (_real(g) and g >= 0), "guidance", ">= 0 (0 = plain sampling)", g)
+        r = self.max_run
+        check_value(_int(r) and r >= 0, "max_run", "an integer >= 0 (0 = no limit)", r)
+
+
+DEFAULT_SAMPLE = SampleConfig()
 
 
 def build_vocab(token_lists: Sequence[Sequence[str]], text: TextConfig) -> Vocab:
@@ -143,14 +188,9 @@ def lm_batches(
 
 def lm_step(model, batch):
     """Next-token cross-entropy (mean over real tokens), correct predictions, token count."""
-    import torch.nn.functional as F
-
     x, t, y, r = batch
     logits = model(x, y, r)  # (N, T, V)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1), ignore_index=PAD)
-    mask = t != PAD  # (N, T)
-    correct = float(((logits.argmax(dim=-1) == t) & mask).sum())
-    return loss, correct, float(mask.sum())
+    return masked_token_loss(logits, t, ignore_index=PAD)
 
 
 def detokenize(tokens: Sequence[str]) -> str:
@@ -164,10 +204,19 @@ def detokenize(tokens: Sequence[str]) -> str:
     return text
 
 
+def perplexity_of(loss: float) -> float:
+    """``exp(loss)`` of a mean next-token cross-entropy (inf where that overflows)."""
+    try:
+        return math.exp(loss)
+    except OverflowError:
+        return math.inf
+
+
 class Generator:
     """A trained conditional generator: ``generate(sentiment=..., n=...) -> list[str]``.
 
-    Obtain one with :func:`load_generator` (or from :func:`train_generator`).
+    Obtain one with :func:`load` (``rnnlab.load(path)``) or from
+    :func:`train_generator` (``result.model``).
     """
 
     def __init__(
@@ -226,43 +275,40 @@ class Generator:
             )
         return int(rating)
 
+    def check_guidance(self, guidance: float | None) -> float:
+        """The guidance to sample with: ``None`` is DEFAULT_GUIDANCE with two labels, else 0."""
+        two = len(self.label_names) == 2
+        if guidance is None:
+            return DEFAULT_GUIDANCE if two else 0.0
+        if guidance > 0 and not two:
+            raise RnnlabError(
+                f"guidance contrasts the two labels; this model has {len(self.label_names)}"
+            )
+        return float(guidance)
+
     def generate_ids(
         self,
         sentiment: str | int,
         rating: int | None = None,
         n: int = 1,
-        temperature: float = 0.8,
-        top_k: int = 40,
-        max_len: int = 80,
+        temperature: float = DEFAULT_SAMPLE.temperature,
+        top_k: int = DEFAULT_SAMPLE.top_k,
+        max_len: int = DEFAULT_SAMPLE.max_len,
         seed: int = 0,
-        guidance: float | None = None,
-        max_run: int = 3,
+        guidance: float | None = DEFAULT_SAMPLE.guidance,
+        max_run: int = DEFAULT_SAMPLE.max_run,
     ) -> list[list[int]]:
         """Sampled token ids (without ``<s>``/``</s>``); see :meth:`generate`."""
         import torch
 
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise RnnlabError(f"n must be an integer >= 1, got {n!r}")
-        if temperature < 0:
-            raise RnnlabError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
-        if top_k < 0:
-            raise RnnlabError(f"top_k must be >= 0 (0 = all tokens), got {top_k}")
-        if max_run < 0:
-            raise RnnlabError(f"max_run must be >= 0 (0 = no limit), got {max_run}")
-        if max_len < 1:
-            raise RnnlabError(f"max_len must be >= 1, got {max_len}")
-        if guidance is None:
-            guidance = DEFAULT_GUIDANCE if len(self.label_names) == 2 else 0.0
-        if guidance < 0:
-            raise RnnlabError(f"guidance must be >= 0 (0 = plain sampling), got {guidance}")
-        if guidance > 0 and len(self.label_names) != 2:
-            raise RnnlabError(
-                f"guidance contrasts the two labels; this model has {len(self.label_names)}"
-            )
+        s = SampleConfig(temperature, top_k, max_len, guidance, max_run)
+        guidance = self.check_guidance(s.guidance)
         label = self.label_index(sentiment)
         r = self.check_rating(rating)
-        labels = torch.full((n,), label, dtype=torch.long)
-        ratings = torch.full((n,), r, dtype=torch.long) if self.uses_rating else None
+        labels = torch.full((n,), label, dtype=torch.long)  # (N,)
+        ratings = torch.full((n,), r, dtype=torch.long) if self.uses_rating else None  # (N,)
         contrast = None
         if guidance > 0:
             other = torch.full((n,), 1 - label, dtype=torch.long)
@@ -272,14 +318,14 @@ class Generator:
             ratings,
             self.bos,
             self.eos,
-            max_len=max_len,
-            temperature=temperature,
-            top_k=top_k,
+            max_len=s.max_len,
+            temperature=s.temperature,
+            top_k=s.top_k,
             seed=seed,
             banned=(PAD, OOV, self.bos),
             guidance=guidance,
             contrast=contrast,
-            max_run=max_run,
+            max_run=s.max_run,
         )
 
     def generate(
@@ -287,12 +333,12 @@ class Generator:
         sentiment: str | int,
         rating: int | None = None,
         n: int = 1,
-        temperature: float = 0.8,
-        top_k: int = 40,
-        max_len: int = 80,
+        temperature: float = DEFAULT_SAMPLE.temperature,
+        top_k: int = DEFAULT_SAMPLE.top_k,
+        max_len: int = DEFAULT_SAMPLE.max_len,
         seed: int = 0,
-        guidance: float | None = None,
-        max_run: int = 3,
+        guidance: float | None = DEFAULT_SAMPLE.guidance,
+        max_run: int = DEFAULT_SAMPLE.max_run,
     ) -> list[str]:
         """Sample ``n`` texts of the requested sentiment (and rating).
 
@@ -305,12 +351,8 @@ class Generator:
             1-10 stars; only for models trained with ``use_rating``.
         n : int
             Number of texts.
-        temperature : float
-            Softmax temperature; lower is safer and more repetitive, 0 is greedy.
-        top_k : int
-            Sample among the ``top_k`` most likely words (0: all; 1: greedy).
-        max_len : int
-            Most tokens per text (a text also ends at ``</s>``).
+        temperature, top_k, max_len, max_run
+            How to sample; see :class:`SampleConfig` (defaults 0.8, 40, 80, 3).
         seed : int
             Same seed, same texts.
         guidance : float, optional
@@ -320,8 +362,6 @@ class Generator:
             ``DEFAULT_GUIDANCE`` (1.5) for a two-label model, else 0: on IMDB,
             plain sampling gave negative reviews that the sentiment classifier
             read as negative only 40% of the time (see docs/generation.md).
-        max_run : int
-            No token more than this many times in a row (0: no limit).
 
         Returns
         -------
@@ -333,15 +373,8 @@ class Generator:
         )
         return [detokenize(self.vocab.decode(row)) for row in ids]
 
-    def perplexity(self, data: TextDataset, batch_size: int = 128) -> dict[str, float]:
-        """Perplexity on labeled texts, first ``maxlen`` tokens each (``</s>`` included).
-
-        ``exp(sum of -log p(target) / number of target tokens)``; uses the
-        dataset's ratings when the model was trained with them.
-        """
-        import torch
-        import torch.nn.functional as F
-
+    def condition_of(self, data: TextDataset) -> tuple[list[int], Sequence[int] | None]:
+        """``(label indices, ratings or None)`` of a labeled dataset, in this model's terms."""
         if not data.is_labeled:
             raise DataError(f"{data.source} has no labels; perplexity needs the condition")
         try:
@@ -350,10 +383,21 @@ class Generator:
             raise DataError(
                 f"{data.source} has labels {data.label_names}; the model knows {self.label_names}"
             ) from None
-        labels = [remap[y] for y in data.labels]
         ratings = None
         if self.uses_rating:
             ratings = data.ratings if data.ratings is not None else [NO_RATING] * len(data)
+        return [remap[y] for y in data.labels], ratings
+
+    def perplexity(self, data: TextDataset, batch_size: int = EVAL_BATCH) -> dict[str, float]:
+        """Perplexity on labeled texts, first ``maxlen`` tokens each (``</s>`` included).
+
+        ``exp(sum of -log p(target) / number of target tokens)``; uses the
+        dataset's ratings when the model was trained with them.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        labels, ratings = self.condition_of(data)
         seqs = lm_sequences([tokenize(t) for t in data.texts], self.vocab, self.text.maxlen)
         nll = tokens = 0.0
         with torch.inference_mode():
@@ -361,8 +405,8 @@ class Generator:
                 logits = self.net(x, y, r)  # (N, T, V)
                 nll += float(
                     F.cross_entropy(
-                        logits.reshape(-1, logits.shape[-1]).double(),
-                        t.reshape(-1),
+                        logits.reshape(-1, logits.shape[-1]).double(),  # (N*T, V)
+                        t.reshape(-1),  # (N*T,)
                         ignore_index=PAD,
                         reduction="sum",
                     )
@@ -372,24 +416,169 @@ class Generator:
         return {"perplexity": math.exp(mean), "nll_per_token": mean, "tokens": int(tokens)}
 
 
-@dataclass
-class GeneratorTrainResult(TrainResult):
-    """What :func:`train_generator` produced: ``TrainResult`` plus the loaded generator."""
-
-    generator: Generator | None = None
+# --------------------------------------------------------------------------- training
 
 
-def _load(data, split, text_col, label_col, cache_dir, label_names=None) -> TextDataset:
-    if isinstance(data, TextDataset):
-        return data
-    return load_dataset(
-        data,
-        text_col=text_col,
-        label_col=label_col,
-        split=split,
-        cache_dir=cache_dir,
-        label_names=label_names,
-    )
+class Splits(NamedTuple):
+    """What :meth:`GenerateTask.read` gives the other hooks."""
+
+    full: TextDataset  # the training data before the validation split
+    train: TextDataset
+    val: TextDataset
+    test: TextDataset | None
+
+
+def subset(ds: TextDataset, limit: int | None, seed: int) -> TextDataset:
+    """``limit`` texts of ``ds`` picked with ``seed`` (in their order), or ``ds`` if it is smaller."""
+    if limit is None or limit >= len(ds):
+        return ds
+    pick = np.random.default_rng(seed).permutation(len(ds))[:limit]
+    return ds.subset(np.sort(pick).tolist())
+
+
+def _ratings_seen(ds: TextDataset) -> dict[str, str]:
+    """Each rating seen in training -> the label it came with most often."""
+    counts: dict[int, list[int]] = {}
+    for y, r in zip(ds.labels, ds.ratings or [], strict=True):
+        counts.setdefault(int(r), [0] * len(ds.label_names))[y] += 1
+    return {str(r): ds.label_names[int(np.argmax(c))] for r, c in sorted(counts.items())}
+
+
+class GenerateTask(Task):
+    """One-to-many: vocabulary with ``<s>``/``</s>`` -> conditional LSTM LM -> next-token loss.
+
+    Overrides, beyond the hooks every task supplies: ``describe_epoch`` (the
+    epoch log shows perplexities) and ``fit`` (it keeps the History, whose
+    best epoch gives the validation perplexity without another pass).
+    """
+
+    kind = KIND
+    val_name = "validation"
+
+    def __init__(self, data, text, generator, training, text_col, label_col, test_data,
+                 max_train, test_limit, cache_dir) -> None:  # fmt: skip
+        super().__init__(training)
+        if text.tokenizer != "words":
+            raise RnnlabError(
+                f"the generator is a word-level model; got text.tokenizer {text.tokenizer!r}, "
+                "use 'words'"
+            )
+        self.source, self.test_source = data, test_data
+        self.text, self.generator = text, generator
+        self.columns, self.cache_dir = (text_col, label_col), cache_dir
+        self.max_train, self.test_limit = max_train, test_limit
+        self.history = None
+
+    def read(self, log) -> Splits:
+        seed = self.training.seed
+        ds = read_split(self.source, "train", *self.columns, self.cache_dir)
+        if not ds.is_labeled:
+            raise DataError(
+                f"{ds.source} has no labels; the generator is conditioned on --label-col"
+            )
+        if self.generator.use_rating and ds.ratings is None:
+            raise DataError(
+                f"{ds.source} has no ratings (only IMDB file names carry them); drop --use-rating"
+            )
+        if self.max_train is not None and self.max_train < len(ds) and self.max_train < 10:
+            raise RnnlabError(f"max_train must be >= 10, got {self.max_train}")
+        ds = subset(ds, self.max_train, seed)
+        test_ds = load_test_data(
+            self.source, self.test_source, *self.columns, self.cache_dir, ds.label_names
+        )
+        test_ds = None if test_ds is None else subset(test_ds, self.test_limit, seed)
+        train_ds, val_ds = train_val_split(ds, self.training.val_fraction, seed)
+        log(
+            f"data: {len(train_ds)} train / {len(val_ds)} validation texts, conditions "
+            f"{', '.join(ds.label_names)}" + (" + rating" if self.generator.use_rating else "")
+        )
+        return Splits(ds, train_ds, val_ds, test_ds)
+
+    def build(self, data: Splits, log) -> Built:
+        text, gen_cfg, training = self.text, self.generator, self.training
+        train_tokens = [tokenize(t) for t in data.train.texts]
+        vocab = build_vocab(train_tokens, text)
+        log(f"vocabulary: {len(vocab)} entries; first {text.maxlen} tokens of each text kept")
+        train_seqs = lm_sequences(train_tokens, vocab, text.maxlen)
+        del train_tokens
+        val_seqs = lm_sequences([tokenize(t) for t in data.val.texts], vocab, text.maxlen)
+        label_names = list(data.full.label_names)
+        net = ConditionalLM(gen_cfg, len(vocab), len(label_names))
+        log(f"model: {sum(p.numel() for p in net.parameters()):,} parameters")
+        train_r, val_r = (
+            (data.train.ratings, data.val.ratings) if gen_cfg.use_rating else (None, None)
+        )
+        return Built(
+            net,
+            self.config_entries(data, vocab),
+            {"vocab.json": vocab.save},
+            train_batches=lambda epoch: lm_batches(
+                train_seqs,
+                data.train.labels,
+                train_r,
+                training.batch_size,
+                shuffle=True,
+                seed=training.seed + epoch,
+                rating_dropout=gen_cfg.rating_dropout,
+            ),
+            val_batches=lm_batches(val_seqs, data.val.labels, val_r, EVAL_BATCH),
+            state={"vocab": vocab, "label_names": label_names},
+        )
+
+    def config_entries(self, data: Splits, vocab: Vocab) -> dict[str, Any]:
+        """The generator's own config.json entries."""
+        return {
+            "tokenizer": TOKENIZER,
+            "label_names": list(data.full.label_names),
+            "vocab_size": len(vocab),
+            "text": self.text.to_dict(),
+            "generator": self.generator.to_dict(),
+            "data": {
+                "source": str(data.full.source),
+                "sha256": dataset_sha256(data.full),
+                "n_train": len(data.train),
+                "n_validation": len(data.val),
+            },
+            "ratings_seen": _ratings_seen(data.train) if self.generator.use_rating else None,
+        }
+
+    step = staticmethod(lm_step)
+
+    def fit(self, built, checkpoint_dir, progress, log):
+        self.history = super().fit(built, checkpoint_dir, progress, log)
+        return self.history
+
+    def describe_epoch(self, r: dict[str, float]) -> str:
+        return (
+            f"epoch {r['epoch']}: train loss {r['train_loss']:.4f} "
+            f"(ppl {perplexity_of(r['train_loss']):.1f}) | val loss {r['val_loss']:.4f} "
+            f"(ppl {perplexity_of(r['val_loss']):.1f}) ({r['epoch_seconds']:.0f} s)"
+        )
+
+    def predictor(self, built: Built) -> Generator:
+        return Generator(built.net, built.state["vocab"], self.text, built.state["label_names"])
+
+    def evaluate(self, model, data, log) -> dict[str, Any]:
+        best = self.history.epochs[self.history.best_epoch - 1]
+        return {
+            "validation": {
+                "perplexity": perplexity_of(best["val_loss"]),
+                "next_word_accuracy": best["val_accuracy"],
+            }
+        }
+
+    def test(self, model: Generator, data: Splits, log) -> dict[str, Any] | None:
+        if data.test is None:
+            return None
+        log(f"test perplexity on {len(data.test)} held-out texts ({data.test.source})")
+        t0 = time.perf_counter()
+        metrics: dict[str, Any] = model.perplexity(data.test)
+        metrics["data_sha256"] = dataset_sha256(data.test)
+        metrics["n_texts"] = len(data.test)
+        metrics["maxlen"] = self.text.maxlen
+        metrics["seconds"] = round(time.perf_counter() - t0, 1)
+        log(f"test perplexity {metrics['perplexity']:.1f}")
+        return metrics
 
 
 def train_generator(
@@ -406,7 +595,7 @@ def train_generator(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     log=print,
-) -> GeneratorTrainResult:
+) -> TrainResult:
     """Train a conditional LSTM language model and write its model directory.
 
     Parameters
@@ -418,11 +607,12 @@ def train_generator(
         Model directory (kind ``"generator"``) to create or replace.
     text : TextConfig, optional
         Vocabulary size, ``min_freq`` and ``maxlen`` (the first ``maxlen``
-        tokens of each text are kept); default :func:`default_text_config`.
+        tokens of each text are kept); default :data:`DEFAULT_TEXT`.
     generator : GeneratorConfig, optional
-        Model sizes; ``use_rating=True`` needs ratings (IMDB file names).
+        Model sizes (default: its field defaults); ``use_rating=True`` needs
+        ratings (IMDB file names).
     training : TrainConfig, optional
-        Default :func:`default_train_config`.
+        Default :data:`DEFAULT_TRAIN`.
     test_data : optional
         Held-out labeled data for the test perplexity; IMDB's test split is
         used when this is None and ``data`` is IMDB.
@@ -433,152 +623,37 @@ def train_generator(
         subset picked with the seed; recorded in metrics.json) to save time.
     log : callable
         Receives one-line progress messages.
+
+    Returns
+    -------
+    TrainResult
+        ``result.model`` is the trained :class:`Generator`.
     """
-    from rnnlab.tasks.classify import dataset_sha256, load_test_data, peak_rss_mb
-    from rnnlab.training import fit, seed_everything, set_threads
-
-    text = text or default_text_config()
-    gen_cfg = generator or GeneratorConfig()
-    training = training or default_train_config()
-    start = time.perf_counter()
-    out = check_output_dir(out)
-    seed_everything(training.seed)
-    set_threads(training.threads)
-
-    ds = _load(data, "train", text_col, label_col, cache_dir)
-    if not ds.is_labeled:
-        raise DataError(f"{ds.source} has no labels; the generator is conditioned on --label-col")
-    if gen_cfg.use_rating and ds.ratings is None:
-        raise DataError(
-            f"{ds.source} has no ratings (only IMDB file names carry them); drop --use-rating"
-        )
-    if max_train is not None and max_train < len(ds):
-        if max_train < 10:
-            raise RnnlabError(f"max_train must be >= 10, got {max_train}")
-        keep = np.sort(np.random.default_rng(training.seed).permutation(len(ds))[:max_train])
-        ds = ds.subset(keep.tolist())
-    test_ds = load_test_data(data, test_data, text_col, label_col, cache_dir, ds.label_names)
-    train_ds, val_ds = train_val_split(ds, training.val_fraction, training.seed)
-    log(
-        f"data: {len(train_ds)} train / {len(val_ds)} validation texts, "
-        f"conditions {', '.join(ds.label_names)}" + (" + rating" if gen_cfg.use_rating else "")
+    task = GenerateTask(
+        data,
+        text or DEFAULT_TEXT,
+        generator or GeneratorConfig(),
+        training or DEFAULT_TRAIN,
+        text_col,
+        label_col,
+        test_data,
+        max_train,
+        test_limit,
+        cache_dir,
     )
-    train_tokens = [tokenize(t) for t in train_ds.texts]
-    vocab = build_vocab(train_tokens, text)
-    log(f"vocabulary: {len(vocab)} entries; first {text.maxlen} tokens of each text kept")
-    train_seqs = lm_sequences(train_tokens, vocab, text.maxlen)
-    del train_tokens
-    val_seqs = lm_sequences([tokenize(t) for t in val_ds.texts], vocab, text.maxlen)
-    net = ConditionalLM(gen_cfg, len(vocab), len(ds.label_names))
-    log(f"model: {sum(p.numel() for p in net.parameters()):,} parameters")
-    val_batches = lm_batches(
-        val_seqs, val_ds.labels, val_ds.ratings if gen_cfg.use_rating else None, 128
-    )
-    checkpoint_dir = checkpoint_dir_for(out)
-    t0 = time.perf_counter()
-    history = fit(
-        net,
-        lambda epoch: lm_batches(
-            train_seqs,
-            train_ds.labels,
-            train_ds.ratings if gen_cfg.use_rating else None,
-            training.batch_size,
-            shuffle=True,
-            seed=training.seed + epoch,
-            rating_dropout=gen_cfg.rating_dropout,
-        ),
-        val_batches,
-        lm_step,
-        training,
-        checkpoint_dir=checkpoint_dir,
-        progress=progress,
-        on_epoch=lambda r: log(
-            f"epoch {r['epoch']}: train loss {r['train_loss']:.4f} "
-            f"(ppl {math.exp(r['train_loss']):.1f}) | val loss {r['val_loss']:.4f} "
-            f"(ppl {math.exp(r['val_loss']):.1f}) ({r['epoch_seconds']:.0f} s)"
-        ),
-    )
-    train_seconds = time.perf_counter() - t0
-    log(f"kept epoch {history.best_epoch} (lowest validation loss)")
-    gen = Generator(net.eval(), vocab, text, list(ds.label_names))
-    best = history.epochs[history.best_epoch - 1]
-    metrics: dict[str, Any] = {
-        "validation": {
-            "perplexity": math.exp(best["val_loss"]),
-            "next_word_accuracy": best["val_accuracy"],
-        }
-    }
-    if test_ds is not None and test_limit is not None and test_limit < len(test_ds):
-        pick = np.random.default_rng(training.seed).permutation(len(test_ds))[:test_limit]
-        test_ds = test_ds.subset(np.sort(pick).tolist())
-    if test_ds is not None:
-        log(f"test perplexity on {len(test_ds)} held-out texts ({test_ds.source})")
-        t1 = time.perf_counter()
-        metrics["test"] = gen.perplexity(test_ds)
-        metrics["test"]["data_sha256"] = dataset_sha256(test_ds)
-        metrics["test"]["n_texts"] = len(test_ds)
-        metrics["test"]["maxlen"] = text.maxlen
-        metrics["test"]["seconds"] = round(time.perf_counter() - t1, 1)
-        log(f"test perplexity {metrics['test']['perplexity']:.1f}")
-    seconds = time.perf_counter() - start
-    metrics["timing"] = {
-        "total_seconds": round(seconds, 1),
-        "train_seconds": round(train_seconds, 1),
-        "epochs_run": len(history.epochs),
-        "peak_rss_mb": peak_rss_mb(),
-    }
-    config = {
-        **base_config(KIND),
-        "tokenizer": TOKENIZER,
-        "label_names": list(ds.label_names),
-        "vocab_size": len(vocab),
-        "text": text.to_dict(),
-        "generator": gen_cfg.to_dict(),
-        "train": training.to_dict(),
-        "data": {
-            "source": str(ds.source),
-            "sha256": dataset_sha256(ds),
-            "n_train": len(train_ds),
-            "n_validation": len(val_ds),
-        },
-        "ratings_seen": _ratings_seen(train_ds) if gen_cfg.use_rating else None,
-        "best_epoch": history.best_epoch,
-        "stopped_early": history.stopped_early,
-    }
-
-    def write_plot(path: Path) -> None:
-        from rnnlab.training.metrics import plot_history
-
-        plot_history(history.epochs, path, history.best_epoch)
-
-    writers = {
-        "vocab.json": vocab.save,
-        "model.safetensors": weights_writer(net),
-        "metrics.json": json_writer(metrics),
-        "history.jsonl": history.write_jsonl,
-        "learning_curve.png": write_plot,
-    }
-    write_model_dir(out, config, writers)
-    gen.path = out
-    gen.config = config
-    log(f"saved {out}")
-    return GeneratorTrainResult(out, metrics, history.epochs, seconds, history.best_epoch, gen)
+    return run(task, out, progress=progress, log=log)
 
 
-def _ratings_seen(ds: TextDataset) -> dict[str, str]:
-    """Each rating seen in training -> the label it came with most often."""
-    counts: dict[int, list[int]] = {}
-    for y, r in zip(ds.labels, ds.ratings or [], strict=True):
-        counts.setdefault(int(r), [0] * len(ds.label_names))[y] += 1
-    return {str(r): ds.label_names[int(np.argmax(c))] for r, c in sorted(counts.items())}
+# ---------------------------------------------------------------------------- loading
 
 
-def load_generator(path: str | Path) -> Generator:
-    """Load a generator model directory written by :func:`train_generator`."""
-    from rnnlab.errors import ArtifactError
+def load(path: str | Path, threads: int | None = None) -> Generator:
+    """Load a generator model directory written by :func:`train_generator`.
 
-    path = Path(path)
-    config = read_config(path, kind=KIND)
+    ``threads``: see :func:`rnnlab.tasks.base.resolve_threads` (default: half
+    the cores; 0: all). ``rnnlab.load`` dispatches here on kind "generator".
+    """
+    path, config = open_model_dir(path, KIND)
     try:
         text = TextConfig.from_dict(config["text"])
         gen_cfg = GeneratorConfig.from_dict(config["generator"])
@@ -591,12 +666,16 @@ def load_generator(path: str | Path) -> Generator:
         raise ArtifactError(
             f"{path}: vocab.json does not match config.json (size or <s>/</s> entries); retrain"
         )
-    load_weights(net, path / "model.safetensors")
-    return Generator(net.eval(), vocab, text, label_names, path, config)
+    load_state(net, path)
+    apply_threads(threads)
+    return Generator(net, vocab, text, label_names, path, config)
 
 
 def _as_generator(model: Generator | str | Path) -> Generator:
-    return model if isinstance(model, Generator) else load_generator(model)
+    return model if isinstance(model, Generator) else load(model)
+
+
+# ------------------------------------------------------------------------- evaluation
 
 
 def _sentiment_label(gen: Generator, want: str) -> str:
@@ -610,67 +689,72 @@ def _sentiment_label(gen: Generator, want: str) -> str:
         ) from None
 
 
+def _pos_column(classifier) -> int:
+    """Column of "pos" in the classifier's ``predict_proba``, or a one-line error."""
+    if classifier is None:
+        raise RnnlabError(
+            "the conditioning check needs a sentiment classifier: pass "
+            "classifier=rnnlab.load() (the bundled IMDB model), or skip the check"
+        )
+    names = [str(x).lower() for x in classifier.label_names]
+    if "pos" not in names:
+        raise RnnlabError(f"the classifier must predict pos/neg, it predicts {names}")
+    return names.index("pos")
+
+
 def conditioning_check(
     model: Generator | str | Path,
-    n: int = 200,
-    classifier=None,
-    temperature: float = 0.8,
-    top_k: int = 40,
-    max_len: int = 80,
+    classifier,
+    n: int = CHECK_SAMPLES,
+    temperature: float = DEFAULT_SAMPLE.temperature,
+    top_k: int = DEFAULT_SAMPLE.top_k,
+    max_len: int = DEFAULT_SAMPLE.max_len,
     seed: int = 0,
     ratings: bool = True,
     n_per_rating: int = 50,
-    guidance: float | None = None,
+    guidance: float | None = DEFAULT_SAMPLE.guidance,
 ) -> dict[str, Any]:
     """Does the generated text follow the condition? Ask a sentiment classifier.
 
     ``n`` reviews are sampled for each of positive and negative and classified
-    with ``classifier`` (default: the bundled IMDB model, ``rnnlab.tasks.classify.load()``).
-    The share classified as requested is reported per sentiment (the issue's
+    with ``classifier`` (labels including "pos", ``predict`` and
+    ``predict_proba``, e.g. the bundled IMDB model ``rnnlab.load()``). The
+    share classified as requested is reported per sentiment (the issue's
     floors: >= 0.8 each). For a model trained with ratings, ``n_per_rating``
     reviews are sampled for each rating 1..10 (with the sentiment that rating
     had in training: 1-4 neg, 7-10 pos on IMDB; ratings never seen in
     training are skipped) and the classifier's mean P(pos) is reported.
     """
     gen = _as_generator(model)
-    if classifier is None:
-        from rnnlab.tasks.classify import load
-
-        classifier = load(threads=1)
-    clf_names = [str(x).lower() for x in classifier.label_names]
-    if "pos" not in clf_names:
-        raise RnnlabError(f"the classifier must predict pos/neg, it predicts {clf_names}")
-    pos_col = clf_names.index("pos")
+    pos_col = _pos_column(classifier)
+    sample = (temperature, top_k, max_len)
     result: dict[str, Any] = {
         "n": n,
         "temperature": temperature,
         "top_k": top_k,
         "max_len": max_len,
         "seed": seed,
-        "guidance": DEFAULT_GUIDANCE if guidance is None else guidance,
+        "guidance": gen.check_guidance(guidance),
         "shares": {},
         "examples": {},
     }
     for i, want in enumerate(("pos", "neg")):
-        name = _sentiment_label(gen, want)
-        texts = gen.generate(name, None, n, temperature, top_k, max_len, seed + i, guidance)
+        texts = gen.generate(_sentiment_label(gen, want), None, n, *sample, seed + i, guidance)
         predicted = [p["label"].lower() for p in classifier.predict(texts)]
         result["shares"][ALIASES[want]] = sum(p == want for p in predicted) / max(n, 1)
         result["examples"][ALIASES[want]] = texts[:3]
     if ratings and gen.uses_rating:
-        seen = gen.config.get("ratings_seen") or {}
         per_rating = {}
-        for r in range(1, MAX_RATING + 1):
-            label = seen.get(str(r))
-            if label is None:
-                continue
-            texts = gen.generate(
-                label, r, n_per_rating, temperature, top_k, max_len, seed + 10 + r, guidance
-            )
+        for r, label in sorted((gen.config.get("ratings_seen") or {}).items(), key=_rating_key):
+            texts = gen.generate(label, int(r), n_per_rating, *sample, seed + 10 + int(r), guidance)
             p_pos = classifier.predict_proba(texts)[:, pos_col]
-            per_rating[str(r)] = {"label": label, "mean_p_pos": float(np.mean(p_pos))}
+            per_rating[r] = {"label": label, "mean_p_pos": float(np.mean(p_pos))}
         result["rating_p_pos"] = per_rating
     return result
+
+
+def _rating_key(item: tuple[str, str]) -> int:
+    return int(item[0])
 
 
 def evaluate_generator(
@@ -679,30 +763,31 @@ def evaluate_generator(
     split: str = "test",
     text_col: str = "text",
     label_col: str = "label",
-    n: int = 200,
+    n: int = CHECK_SAMPLES,
     seed: int = 0,
     check: bool = True,
-    temperature: float = 0.8,
-    top_k: int = 40,
-    max_len: int = 80,
-    guidance: float | None = None,
+    temperature: float = DEFAULT_SAMPLE.temperature,
+    top_k: int = DEFAULT_SAMPLE.top_k,
+    max_len: int = DEFAULT_SAMPLE.max_len,
+    guidance: float | None = DEFAULT_SAMPLE.guidance,
     cache_dir: str | Path | None = None,
+    classifier=None,
 ) -> dict[str, Any]:
-    """Perplexity on ``data`` (when given) and the conditioning check (when ``check``)."""
+    """Perplexity on ``data`` (when given) and the conditioning check (when ``check``).
+
+    ``classifier``: the sentiment model of the check (needed when ``check``),
+    e.g. ``rnnlab.load()``; see :func:`conditioning_check`.
+    """
     gen = _as_generator(model)
+    if check:
+        _pos_column(classifier)  # fail before the perplexity pass, not after
     out: dict[str, Any] = {"model": str(gen.path) if gen.path else None}
     if data is not None:
-        ds = _load(data, split, text_col, label_col, cache_dir, gen.label_names)
+        ds = read_split(data, split, text_col, label_col, cache_dir, gen.label_names)
         out["perplexity"] = gen.perplexity(ds)
         out["perplexity"]["data"] = str(ds.source)
     if check:
         out["conditioning"] = conditioning_check(
-            gen,
-            n=n,
-            seed=seed,
-            temperature=temperature,
-            top_k=top_k,
-            max_len=max_len,
-            guidance=guidance,
+            gen, classifier, n, temperature, top_k, max_len, seed, guidance=guidance
         )
     return out

@@ -24,10 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab.artifacts import base_config, check_output_dir, json_writer, write_model_dir
-from rnnlab.data import TextDataset, train_val_split
+from rnnlab.config import TrainConfig
+from rnnlab.data import (
+    TextDataset,
+    dataset_sha256,
+    load_test_data,
+    load_training_data,
+    train_val_split,
+)
 from rnnlab.errors import RnnlabError
 from rnnlab.models.linear import KINDS, LinearConfig, LinearTextClassifier, check_kind
+from rnnlab.tasks.base import Built, Task, TrainResult, open_model_dir, run
+from rnnlab.tasks.classify import classify_metrics, confusion_plot
 
 KIND = "linear-classifier"  # config.json "kind"; the recipe is in "model_type"
 
@@ -133,6 +141,91 @@ def train_linear(
     return LinearResult(clf, metrics, timings, len(train_ds), len(val_ds), cfg)
 
 
+class LinearTask(Task):
+    """Bag of n-grams + a linear model: the template with a closed-form ``fit``."""
+
+    kind = KIND
+
+    def __init__(self, data, model_type, linear, training, text_col, label_col, test_data,
+                 cache_dir) -> None:  # fmt: skip
+        super().__init__(training)
+        check_kind(model_type)
+        self.source, self.test_source = data, test_data
+        self.model_type, self.linear = model_type, linear
+        self.columns, self.cache_dir = (text_col, label_col), cache_dir
+        self.timings: dict[str, float] = {}
+
+    def read(self, log):
+        ds = load_training_data(self.source, *self.columns, self.cache_dir)
+        test_ds = load_test_data(
+            self.source, self.test_source, *self.columns, self.cache_dir, ds.label_names
+        )
+        return ds, test_ds
+
+    def build(self, data, log) -> Built:
+        ds, _ = data
+        built = Built(None, {}, {}, timing=self.timings)
+        built.files = {"vocab.json": lambda path: built.net.write_vocab(path)}
+        built.state["data"] = ds
+        return built
+
+    def fit(self, built, checkpoint_dir, progress, log):
+        from rnnlab.training.loop import History
+
+        ds, training = built.state["data"], self.training
+        res = train_linear(self.model_type, ds, self.linear, training.val_fraction,
+                           training.seed, log=log)  # fmt: skip
+        built.net, built.state["result"] = res.classifier, res
+        self.timings.update(res.timings)
+        built.config.update(
+            {
+                "model_type": self.model_type,
+                "tokenizer": "rnnlab.tokenize/1",
+                "label_names": list(ds.label_names),
+                "n_features": res.classifier.n_features,
+                "n_parameters": res.classifier.n_parameters,
+                "linear": _jsonable(res.config.to_dict()),
+                "vectorizer": res.classifier.vectorizer_params(),
+                "data": {
+                    "source": str(ds.source),
+                    "sha256": dataset_sha256(ds),
+                    "n_train": res.n_train,
+                    "n_validation": res.n_validation,
+                },
+            }
+        )
+        return History()
+
+    def predictor(self, built):
+        self.result = built.state["result"]
+        return built.net
+
+    def evaluate(self, model, data, log):
+        return {"validation": self.result.metrics["validation"]}
+
+    def test(self, model, data, log):
+        test_ds = data[1]
+        if test_ds is None:
+            return None
+        log(f"evaluating on {len(test_ds)} held-out texts ({test_ds.source})")
+        t0 = time.perf_counter()
+        metrics = classify_metrics(model, test_ds)
+        seconds = time.perf_counter() - t0
+        self.timings["test_seconds"] = round(seconds, 2)
+        self.timings["test_reviews_per_second"] = round(len(test_ds) / max(seconds, 1e-9), 1)
+        metrics["data_sha256"] = dataset_sha256(test_ds)
+        return metrics
+
+    def plots(self, history, metrics):
+        return confusion_plot(metrics)
+
+    def settings(self):
+        return {"val_fraction": self.training.val_fraction, "seed": self.training.seed}
+
+    def weights(self, built):
+        return lambda path: built.net.write_weights(path)
+
+
 def train(
     data: str | Path | TextDataset = "imdb",
     out: str | Path = "model",
@@ -145,80 +238,29 @@ def train(
     test_data: str | Path | TextDataset | None = None,
     cache_dir: str | Path | None = None,
     log=print,
-):
+) -> TrainResult:
     """Train a linear classifier and write its model directory.
 
     Same data handling and directory layout as :func:`rnnlab.tasks.classify.train`
     (config.json, vocab.json, model.safetensors, metrics.json,
     confusion_matrix.png); ``config["kind"]`` is ``"linear-classifier"`` and
     ``config["model_type"]`` the recipe. Returns a
-    :class:`rnnlab.tasks.classify.TrainResult` (history empty, best_epoch 0).
+    :class:`rnnlab.tasks.base.TrainResult` (history empty, best_epoch 0).
     """
-    from rnnlab.tasks.classify import (
-        TrainResult,
-        dataset_sha256,
-        load_test_data,
-        load_training_data,
-        peak_rss_mb,
-    )
-
-    check_kind(kind)
-    start = time.perf_counter()
-    out = check_output_dir(out)
-    ds = load_training_data(data, text_col, label_col, cache_dir)
-    test_ds = load_test_data(data, test_data, text_col, label_col, cache_dir, ds.label_names)
-    res = train_linear(kind, ds, linear, val_fraction, seed, test_dataset=test_ds, log=log)
-    clf, metrics = res.classifier, res.metrics
-    if "test" in metrics:
-        metrics["test"]["data_sha256"] = dataset_sha256(test_ds)
-    seconds = time.perf_counter() - start
-    metrics["timing"] = {
-        "total_seconds": round(seconds, 1),
-        **res.timings,
-        "peak_rss_mb": peak_rss_mb(),
-    }
-    config = {
-        **base_config(KIND),
-        "model_type": kind,
-        "tokenizer": "rnnlab.tokenize/1",
-        "label_names": list(ds.label_names),
-        "n_features": clf.n_features,
-        "n_parameters": clf.n_parameters,
-        "linear": _jsonable(res.config.to_dict()),
-        "vectorizer": clf.vectorizer_params(),
-        "train": {"val_fraction": val_fraction, "seed": seed},
-        "data": {
-            "source": str(ds.source),
-            "sha256": dataset_sha256(ds),
-            "n_train": res.n_train,
-            "n_validation": res.n_validation,
-        },
-    }
-
-    def write_confusion(path: Path) -> None:
-        from rnnlab.training.metrics import plot_confusion
-
-        plot_confusion(metrics["test" if "test" in metrics else "validation"], path)
-
-    writers = {
-        "vocab.json": clf.write_vocab,
-        "model.safetensors": clf.write_weights,
-        "metrics.json": json_writer(metrics),
-        "confusion_matrix.png": write_confusion,
-    }
-    write_model_dir(out, config, writers)
-    log(f"saved {out}")
-    return TrainResult(out, metrics, [], seconds, 0)
+    training = TrainConfig(val_fraction=val_fraction, seed=seed)
+    task = LinearTask(data, kind, linear, training, text_col, label_col, test_data, cache_dir)
+    return run(task, out, progress=False, log=log)
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
-def load(path: str | Path, config: dict[str, Any] | None = None) -> LinearTextClassifier:
-    """Load a linear model directory (``rnnlab.load`` calls this for kind "linear-classifier")."""
-    from rnnlab.artifacts import read_config
+def load(path: str | Path, threads: int | None = None) -> LinearTextClassifier:
+    """Load a linear model directory (``rnnlab.load`` calls this for kind "linear-classifier").
 
-    path = Path(path)
-    config = config if config is not None else read_config(path, kind=KIND)
+    ``threads`` is accepted for the common ``load`` shape; numpy prediction
+    does not use it.
+    """
+    path, config = open_model_dir(path, KIND)
     return LinearTextClassifier.load(path, config)

@@ -2,9 +2,9 @@
 
 The guide's N != M configuration as one function call::
 
-    from rnnlab.tasks.seq2seq import train_seq2seq, load_seq2seq
+    from rnnlab.tasks.seq2seq import load, train_seq2seq
     train_seq2seq("dates:20000", out="models/dates", test_data="dates:2000")
-    model = load_seq2seq("models/dates")
+    model = load("models/dates")                  # or rnnlab.load("models/dates")
     model.translate(["veintiocho de noviembre de dos mil veintiséis"])
     # ['2026-11-28']
 
@@ -13,7 +13,8 @@ vocabulary (training pairs only; the target one starts ``<s>``, ``</s>``) ->
 length-bucketed batches -> :class:`~rnnlab.models.seq2seq.Seq2Seq` trained by
 :func:`~rnnlab.training.fit` (teacher forcing, token cross-entropy, early
 stopping on a validation split) -> model directory. The test data is decoded
-once at the end and never used to fit anything.
+once at the end and never used to fit anything. :class:`Seq2SeqTask`
+supplies these pieces to the shared template (:mod:`rnnlab.tasks.base`).
 
 Data specs accepted wherever pairs are asked for:
 
@@ -25,8 +26,9 @@ Data specs accepted wherever pairs are asked for:
 - any other string: a parallel TSV file (``source<TAB>target[<TAB>...]``);
 - or a list of (source, target) pairs.
 
-Metrics: exact match, character error rate (edit distance / reference length,
-summed over the corpus) and, for word-level models, corpus BLEU (sacrebleu).
+Metrics (:func:`rnnlab.training.metrics.score_outputs`): exact match,
+character error rate (edit distance / reference length, summed over the
+corpus) and, for word-level models, corpus BLEU (sacrebleu).
 """
 
 from __future__ import annotations
@@ -36,28 +38,28 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnlab.artifacts import (
-    base_config,
-    check_output_dir,
-    checkpoint_dir_for,
-    json_writer,
-    load_weights,
-    read_config,
-    weights_writer,
-    write_model_dir,
-)
-from rnnlab.config import TrainConfig, _check, _Config
+from rnnlab.config import Config, TrainConfig, check_value
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.seq2seq import BOS, BOS_TOKEN, EOS, EOS_TOKEN, Seq2Seq, Seq2SeqConfig
-from rnnlab.tasks.classify import TrainResult
-from rnnlab.text import Vocab, tokenize
+from rnnlab.tasks.base import (
+    Built,
+    Task,
+    TrainResult,
+    apply_threads,
+    check_texts,
+    load_state,
+    open_model_dir,
+    run,
+)
+from rnnlab.text import PAD, Vocab, tokenize
 
 KIND = "seq2seq"
 Pair = tuple[str, str]
+PairSource = str | Path | Sequence[Pair]
 
 # Defaults for seq2seq training: more, gentler epochs than the classifier's.
 DEFAULT_TRAIN = TrainConfig(epochs=20, batch_size=64, lr=3e-3, lr_decay=0.9, patience=2)
@@ -65,7 +67,7 @@ DEFAULT_DATES = 20000  # "dates" without ":N"
 
 
 @dataclass(frozen=True)
-class Seq2SeqTextConfig(_Config):
+class Seq2SeqTextConfig(Config):
     level: str = "char"  # "char": characters are tokens; "word": rnnlab.tokenize words
     lowercase: bool = False  # word level: lowercase tokens (char level keeps text as is)
     max_vocab: int = 20000  # per vocabulary, specials included
@@ -73,10 +75,10 @@ class Seq2SeqTextConfig(_Config):
     max_source_len: int = 200  # source tokens kept (the rest is cut off)
 
     def __post_init__(self) -> None:
-        _check(self.level in ("char", "word"), "text.level", "'char' or 'word'", self.level)
-        _check(self.max_vocab >= 5, "text.max_vocab", "an integer >= 5", self.max_vocab)
-        _check(self.min_freq >= 1, "text.min_freq", "an integer >= 1", self.min_freq)
-        _check(
+        check_value(self.level in ("char", "word"), "text.level", "'char' or 'word'", self.level)
+        check_value(self.max_vocab >= 5, "text.max_vocab", "an integer >= 5", self.max_vocab)
+        check_value(self.min_freq >= 1, "text.min_freq", "an integer >= 1", self.min_freq)
+        check_value(
             self.max_source_len >= 1, "text.max_source_len", "an integer >= 1", self.max_source_len
         )
 
@@ -198,24 +200,118 @@ def _batches(src, tgt, batch_size, shuffle, seed):
 
 def seq2seq_step(model, batch):
     """Teacher-forced token cross-entropy (padding ignored) and correct-token count."""
-    import torch.nn.functional as F
+    from rnnlab.models.losses import masked_token_loss
 
     ids, lens, y_in, y_out = batch
     logits = model(ids, lens, y_in)  # (N, M, V)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y_out.reshape(-1), ignore_index=0)
-    mask = y_out != 0  # (N, M)
-    correct = float(((logits.argmax(dim=-1) == y_out) & mask).sum())
-    return loss, correct, float(mask.sum())
+    return masked_token_loss(logits, y_out, PAD)
 
 
-# ---------------------------------------------------------------------------- training
+def split_pairs(pairs: list[Pair], val_fraction: float, seed: int) -> tuple[list, list]:
+    """``(train, validation)``: a seeded ``val_fraction`` share of ``pairs`` (at least 1)."""
+    if len(pairs) < 4:
+        raise DataError(
+            f"need at least 4 training pairs to carve a validation split, got {len(pairs)}"
+        )
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    n_val = max(1, round(len(pairs) * val_fraction))
+    return [pairs[i] for i in order[n_val:]], [pairs[i] for i in order[:n_val]]
+
+
+class PairSplits(NamedTuple):
+    """What :meth:`Seq2SeqTask.read` reads (test may be None)."""
+
+    train: list[Pair]
+    val: list[Pair]
+    test: list[Pair] | None
+
+
+class Seq2SeqTask(Task):
+    """N -> M: source tokens -> encoder -> attention decoder -> target tokens."""
+
+    kind = KIND
+    accuracy_name = "token acc"
+
+    def __init__(self, data, val_data, test_data, text, model, training, beam_size) -> None:
+        super().__init__(training)
+        self.source, self.val_source, self.test_source = data, val_data, test_data
+        self.text, self.model, self.beam_size = text, model, beam_size
+
+    def read(self, log) -> PairSplits:
+        seed = self.training.seed
+        pairs = load_pairs(self.source, "train", seed)
+        if self.val_source is not None:
+            val = load_pairs(self.val_source, "dev", seed, exclude={s for s, _ in pairs})
+            train = pairs
+        else:
+            train, val = split_pairs(pairs, self.training.val_fraction, seed)
+        test = None
+        if self.test_source is not None:
+            seen = {s for s, _ in pairs} | {s for s, _ in val}
+            test = load_pairs(self.test_source, "test", seed, exclude=seen)
+        log(
+            f"data: {len(train)} train / {len(val)} validation pairs"
+            + (f" / {len(test)} test" if test is not None else "")
+        )
+        return PairSplits(train, val, test)
+
+    def build(self, data: PairSplits, log) -> Built:
+        text, model, training = self.text, self.model, self.training
+        src_vocab, tgt_vocab = build_vocabs(data.train, text)
+        log(f"vocabulary ({text.level}): source {len(src_vocab)}, target {len(tgt_vocab)} entries")
+        train_src, train_tgt = _encode_pairs(
+            data.train, src_vocab, tgt_vocab, text, model.max_output_len
+        )
+        val_src, val_tgt = _encode_pairs(data.val, src_vocab, tgt_vocab, text, model.max_output_len)
+        net = Seq2Seq(model, len(src_vocab), len(tgt_vocab))
+        source = self.source if isinstance(self.source, str | Path) else "<pairs>"
+        config = {
+            "source_vocab_size": len(src_vocab),
+            "target_vocab_size": len(tgt_vocab),
+            "text": text.to_dict(),
+            "model": model.to_dict(),
+            "data": {
+                "source": str(source),
+                "n_train": len(data.train),
+                "n_validation": len(data.val),
+            },
+        }
+
+        def write_vocabs(path: Path) -> None:
+            doc = {"source": src_vocab.to_dict(), "target": tgt_vocab.to_dict()}
+            path.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+
+        return Built(
+            net,
+            config,
+            {"vocab.json": write_vocabs},
+            train_batches=lambda epoch: _batches(
+                train_src, train_tgt, training.batch_size, True, training.seed + epoch
+            ),
+            val_batches=_batches(val_src, val_tgt, 256, False, 0),
+            state={"vocabs": (src_vocab, tgt_vocab)},
+        )
+
+    step = staticmethod(seq2seq_step)
+
+    def predictor(self, built: Built) -> Translator:
+        return Translator(built.net.eval(), *built.state["vocabs"], self.text, self.model)
+
+    def evaluate(self, model: Translator, data: PairSplits, log) -> dict[str, Any]:
+        return {"validation": evaluate(model, data.val, beam_size=self.beam_size)}
+
+    def test(self, model: Translator, data: PairSplits, log) -> dict[str, Any] | None:
+        if data.test is None:
+            return None
+        log(f"decoding {len(data.test)} test pairs (beam {self.beam_size})")
+        return evaluate(model, data.test, beam_size=self.beam_size)
 
 
 def train_seq2seq(
-    data: str | Path | Sequence[Pair],
+    data: PairSource,
     out: str | Path,
-    test_data: str | Path | Sequence[Pair] | None = None,
-    val_data: str | Path | Sequence[Pair] | None = None,
+    test_data: PairSource | None = None,
+    val_data: PairSource | None = None,
     text: Seq2SeqTextConfig | None = None,
     model: Seq2SeqConfig | None = None,
     training: TrainConfig | None = None,
@@ -236,125 +332,29 @@ def train_seq2seq(
     val_data : spec or list of pairs, optional
         Pairs for early stopping; default: ``training.val_fraction`` of ``data``.
     text, model, training : configs
-        Defaults: characters, a bidirectional GRU encoder with Bahdanau
-        attention, :data:`DEFAULT_TRAIN`.
+        Defaults: ``Seq2SeqTextConfig()`` (characters), ``Seq2SeqConfig()`` (a
+        bidirectional GRU encoder with Bahdanau attention), :data:`DEFAULT_TRAIN`.
     beam_size : int
         Beam used for the final validation/test decoding (1: greedy).
     log : callable
         Receives one-line progress messages.
+
+    Returns
+    -------
+    TrainResult
+        ``metrics`` holds "validation", "test" (when given) and "timing";
+        ``model`` is the trained :class:`Translator`.
     """
-    from rnnlab.training import fit, seed_everything, set_threads
-
-    text = text or Seq2SeqTextConfig()
-    model_cfg = model or Seq2SeqConfig()
-    training = training or DEFAULT_TRAIN
-    start = time.perf_counter()
-    out = check_output_dir(out)
-    seed_everything(training.seed)
-    set_threads(training.threads)
-
-    pairs = load_pairs(data, "train", training.seed)
-    if val_data is not None:
-        val_pairs = load_pairs(val_data, "dev", training.seed, exclude={s for s, _ in pairs})
-        train_pairs = pairs
-    else:
-        if len(pairs) < 4:
-            raise DataError(
-                f"need at least 4 training pairs to carve a validation split, got {len(pairs)}"
-            )
-        order = np.random.default_rng(training.seed).permutation(len(pairs))
-        n_val = max(1, round(len(pairs) * training.val_fraction))
-        val_pairs = [pairs[i] for i in order[:n_val]]
-        train_pairs = [pairs[i] for i in order[n_val:]]
-    test_pairs = None
-    if test_data is not None:
-        seen = {s for s, _ in pairs} | {s for s, _ in val_pairs}
-        test_pairs = load_pairs(test_data, "test", training.seed, exclude=seen)
-    log(
-        f"data: {len(train_pairs)} train / {len(val_pairs)} validation pairs"
-        + (f" / {len(test_pairs)} test" if test_pairs is not None else "")
+    task = Seq2SeqTask(
+        data,
+        val_data,
+        test_data,
+        text or Seq2SeqTextConfig(),
+        model or Seq2SeqConfig(),
+        training or DEFAULT_TRAIN,
+        beam_size,
     )
-    src_vocab, tgt_vocab = build_vocabs(train_pairs, text)
-    log(f"vocabulary ({text.level}): source {len(src_vocab)}, target {len(tgt_vocab)} entries")
-    enc = lambda p: _encode_pairs(p, src_vocab, tgt_vocab, text, model_cfg.max_output_len)  # noqa: E731
-    train_src, train_tgt = enc(train_pairs)
-    val_src, val_tgt = enc(val_pairs)
-
-    net = Seq2Seq(model_cfg, len(src_vocab), len(tgt_vocab))
-    val_batches = _batches(val_src, val_tgt, 256, False, 0)
-    checkpoint_dir = checkpoint_dir_for(out)
-    t0 = time.perf_counter()
-    history = fit(
-        net,
-        lambda epoch: _batches(
-            train_src, train_tgt, training.batch_size, True, training.seed + epoch
-        ),
-        val_batches,
-        seq2seq_step,
-        training,
-        checkpoint_dir=checkpoint_dir,
-        progress=progress,
-        on_epoch=lambda r: log(
-            f"epoch {r['epoch']}: train loss {r['train_loss']:.4f} token acc "
-            f"{r['train_accuracy']:.4f} | val loss {r['val_loss']:.4f} token acc "
-            f"{r['val_accuracy']:.4f} ({r['epoch_seconds']:.0f} s)"
-        ),
-    )
-    network_seconds = time.perf_counter() - t0
-    log(f"kept epoch {history.best_epoch} (lowest validation loss)")
-
-    translator = Translator(net.eval(), src_vocab, tgt_vocab, text, model_cfg)
-    metrics: dict[str, Any] = {"validation": evaluate(translator, val_pairs, beam_size=beam_size)}
-    fit_seconds = time.perf_counter() - start
-    if test_pairs is not None:
-        log(f"decoding {len(test_pairs)} test pairs (beam {beam_size})")
-        metrics["test"] = evaluate(translator, test_pairs, beam_size=beam_size)
-    seconds = time.perf_counter() - start
-    metrics["timing"] = {
-        "total_seconds": round(seconds, 1),
-        "fit_seconds": round(fit_seconds, 1),
-        "network_seconds": round(network_seconds, 1),
-        "epochs_run": len(history.epochs),
-    }
-    config = {
-        **base_config(KIND),
-        "source_vocab_size": len(src_vocab),
-        "target_vocab_size": len(tgt_vocab),
-        "text": text.to_dict(),
-        "model": model_cfg.to_dict(),
-        "train": training.to_dict(),
-        "data": {
-            "source": data if isinstance(data, str | Path) else "<pairs>",
-            "n_train": len(train_pairs),
-            "n_validation": len(val_pairs),
-        },
-        "best_epoch": history.best_epoch,
-        "stopped_early": history.stopped_early,
-    }
-    config["data"]["source"] = str(config["data"]["source"])
-
-    def write_vocabs(path: Path) -> None:
-        doc = {"source": src_vocab.to_dict(), "target": tgt_vocab.to_dict()}
-        path.write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
-
-    def write_plot(path: Path) -> None:
-        from rnnlab.training.metrics import plot_history
-
-        plot_history(history.epochs, path, history.best_epoch)
-
-    write_model_dir(
-        out,
-        config,
-        {
-            "vocab.json": write_vocabs,
-            "model.safetensors": weights_writer(net),
-            "metrics.json": json_writer(metrics),
-            "history.jsonl": history.write_jsonl,
-            "learning_curve.png": write_plot,
-        },
-    )
-    log(f"saved {out}")
-    return TrainResult(out, metrics, history.epochs, seconds, history.best_epoch)
+    return run(task, out, progress=progress, log=log)
 
 
 # ---------------------------------------------------------------------------- inference
@@ -363,7 +363,7 @@ def train_seq2seq(
 class Translator:
     """A trained encoder-decoder: ``translate(texts) -> list of str``.
 
-    Obtain one with :func:`load_seq2seq`.
+    Obtain one with :func:`load` (or as ``train_seq2seq(...).model``).
     """
 
     def __init__(
@@ -392,15 +392,6 @@ class Translator:
             f"attention={self.model.attention})"
         )
 
-    def _check_texts(self, texts: Sequence[str]) -> list[str]:
-        if isinstance(texts, str):
-            raise RnnlabError("texts must be a list of strings, got a single str; wrap it in [...]")
-        texts = list(texts)
-        for t in texts:
-            if not isinstance(t, str):
-                raise RnnlabError(f"texts must be strings, got {type(t).__name__}")
-        return texts
-
     def predict(
         self, texts: Sequence[str], beam_size: int = 1, max_len: int | None = None
     ) -> list[dict[str, Any]]:
@@ -413,7 +404,7 @@ class Translator:
 
         from rnnlab.training import bucket_batches, collate
 
-        texts = self._check_texts(texts)
+        texts = check_texts(texts)
         if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
             raise RnnlabError(f"beam_size must be an integer >= 1, got {beam_size!r}")
         t = self.text
@@ -446,68 +437,31 @@ class Translator:
         return [r["translation"] for r in self.predict(texts, beam_size, max_len)]
 
 
-def load_seq2seq(path: str | Path, threads: int = 0) -> Translator:
-    """Load a model directory written by :func:`train_seq2seq` (``threads`` 0: all cores)."""
-    from rnnlab.training import set_threads
+def load(path: str | Path, threads: int | None = None) -> Translator:
+    """Load a model directory written by :func:`train_seq2seq`.
 
-    path = Path(path)
-    config = read_config(path, kind=KIND)
+    ``threads``: see :func:`rnnlab.tasks.base.resolve_threads` (default: half
+    the cores; 0: all). ``rnnlab.load`` dispatches here on kind "seq2seq".
+    """
+    path, config = open_model_dir(path, KIND)
     try:
         text = Seq2SeqTextConfig.from_dict(config["text"])
         model_cfg = Seq2SeqConfig.from_dict(config["model"])
         doc = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
         src_vocab = Vocab.from_dict(doc["source"])
         tgt_vocab = Vocab.from_dict(doc["target"])
-        net = Seq2Seq(model_cfg, config["source_vocab_size"], config["target_vocab_size"])
+        sizes = config["source_vocab_size"], config["target_vocab_size"]
+        net = Seq2Seq(model_cfg, *sizes)
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"cannot load model from {path}: {str(exc).splitlines()[0]}") from None
-    if (len(src_vocab), len(tgt_vocab)) != (
-        config["source_vocab_size"],
-        config["target_vocab_size"],
-    ):
+    if (len(src_vocab), len(tgt_vocab)) != sizes:
         raise ArtifactError(f"{path}: vocab.json does not match config.json; retrain the model")
-    load_weights(net, path / "model.safetensors")
-    set_threads(threads)
-    return Translator(net.eval(), src_vocab, tgt_vocab, text, model_cfg, path, config)
+    load_state(net, path)
+    apply_threads(threads)
+    return Translator(net, src_vocab, tgt_vocab, text, model_cfg, path, config)
 
 
-# ---------------------------------------------------------------------------- metrics
-
-
-def edit_distance(a: Sequence, b: Sequence) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions cost 1)."""
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
-
-
-def score_outputs(
-    hypotheses: Sequence[str], references: Sequence[str], level: str
-) -> dict[str, Any]:
-    """Exact match, CER (sum of edit distances / sum of reference lengths), BLEU (word level)."""
-    if len(hypotheses) != len(references):
-        raise RnnlabError(f"{len(hypotheses)} hypotheses for {len(references)} references")
-    n = len(references)
-    exact = sum(h == r for h, r in zip(hypotheses, references, strict=True))
-    edits = sum(edit_distance(h, r) for h, r in zip(hypotheses, references, strict=True))
-    chars = sum(len(r) for r in references)
-    bleu = None
-    if level == "word":
-        import sacrebleu
-
-        bleu = round(sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score, 2)
-    return {
-        "n": n,
-        "exact_match": exact / max(n, 1),
-        "cer": edits / max(chars, 1),
-        "bleu": bleu,
-    }
+# ---------------------------------------------------------------------------- evaluation
 
 
 def evaluate(
@@ -522,7 +476,7 @@ def evaluate(
     joined by single spaces). Returns exact match, CER, BLEU (word level,
     else None), throughput and up to ``max_examples`` mistakes.
     """
-    translator = model if isinstance(model, Translator) else load_seq2seq(model)
+    translator = model if isinstance(model, Translator) else load(model)
     exclude = None
     trained_on = str(translator.config.get("data", {}).get("source", ""))
     seed = translator.config.get("train", {}).get("seed", 0)
@@ -530,6 +484,8 @@ def evaluate(
         # regenerate the training dates so that the test set shares no source with them
         exclude = {s for s, _ in load_pairs(trained_on, "train", seed)}
     pairs = load_pairs(data, "test", seed, exclude=exclude)
+    from rnnlab.training.metrics import score_outputs
+
     t = translator.text
     refs = [join_tokens(split_tokens(r, t.level, t.lowercase), t.level) for _, r in pairs]
     t0 = time.perf_counter()

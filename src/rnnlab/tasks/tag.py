@@ -2,10 +2,10 @@
 
 The guide's third input/output configuration, on part-of-speech tagging::
 
-    from rnnlab.tasks.tag import train_tagger, load_tagger, evaluate_tagger
+    from rnnlab.tasks.tag import evaluate_tagger, load, train_tagger
     ud = "ud_english_ewt_v2.15.tar.gz"
     train_tagger((ud, "train"), (ud, "dev"), (ud, "test"), out="models/pos")
-    tagger = load_tagger("models/pos")
+    tagger = load("models/pos")                   # or rnnlab.load("models/pos")
     tagger.tag([["I", "want", "to", "book", "a", "flight"]])
     # [['PRON', 'VERB', 'PART', 'VERB', 'DET', 'NOUN']]
     tagger.tag_texts(["Book the flight."])
@@ -17,10 +17,13 @@ word vocabulary and a character vocabulary (training sentences only) ->
 length-bucketed batches of sentences -> :class:`~rnnlab.models.tagger.SequenceTagger`
 trained by :func:`rnnlab.training.fit` with early stopping on the dev
 treebank -> model directory. The test treebank is evaluated once, at the end.
+:class:`TagTask` supplies these pieces to the shared template
+(:mod:`rnnlab.tasks.base`), which does the rest.
 
 A treebank source is a ``.conllu`` file, a ``(path, split)`` pair for a UD
 archive (``("ud_english_ewt_v2.15.tar.gz", "dev")``), or a loaded
-:class:`~rnnlab.data.conllu.Treebank`.
+:class:`~rnnlab.data.conllu.Treebank` (e.g. the generated
+:func:`rnnlab.data.synthetic.toy_treebank`).
 """
 
 from __future__ import annotations
@@ -29,26 +32,25 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnlab.artifacts import (
-    base_config,
-    check_output_dir,
-    checkpoint_dir_for,
-    json_writer,
-    load_weights,
-    read_config,
-    weights_writer,
-    write_model_dir,
-)
 from rnnlab.config import TrainConfig
 from rnnlab.data.conllu import Sentence, Treebank, load_conllu
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.tagger import IGNORE, TaggerConfig
+from rnnlab.tasks.base import (
+    Built,
+    Task,
+    TrainResult,
+    apply_threads,
+    check_texts,
+    load_state,
+    open_model_dir,
+    run,
+)
 from rnnlab.text import OOV, PAD, Vocab, tokenize
 
 KIND = "tagger"
@@ -158,16 +160,10 @@ def make_batches(
     return out
 
 
-def _step(model, batch):
-    from rnnlab.models.tagger import tagging_step
-
-    return tagging_step(model, batch[:4])
-
-
 class Tagger:
     """A trained tagger: ``tag(sentences)`` and ``tag_texts(texts)``.
 
-    Obtain one with :func:`load_tagger` (or from :func:`train_tagger`'s result).
+    Obtain one with :func:`load` (or as ``train_tagger(...).model``).
     ``tag_names`` come from the saved config.
     """
 
@@ -230,28 +226,149 @@ class Tagger:
         rnnlab's, not the treebank's: e.g. UD splits "didn't" into "did" +
         "n't" while rnnlab keeps one token, which the tagger has rarely seen.
         """
-        if isinstance(texts, str):
-            raise RnnlabError("texts must be a list of strings, got a single str; wrap it in [...]")
-        for t in texts:
-            if not isinstance(t, str):
-                raise RnnlabError(f"texts must be strings, got {type(t).__name__}")
-        tokens = [tokenize(t, lowercase=False) for t in texts]
+        tokens = [tokenize(t, lowercase=False) for t in check_texts(texts)]
         return [
             list(zip(s, tags, strict=True))
             for s, tags in zip(tokens, self.tag(tokens), strict=True)
         ]
 
 
-@dataclass
-class TagTrainResult:
-    """What :func:`train_tagger` produced: the model directory and its figures."""
+def tag_step(model, batch):
+    """:func:`~rnnlab.models.tagger.tagging_step` on a :func:`make_batches` batch."""
+    from rnnlab.models.tagger import tagging_step
 
-    out: Path
-    tagger: Tagger
-    metrics: dict[str, Any]
-    history: list[dict[str, float]]
-    seconds: float
-    best_epoch: int
+    return tagging_step(model, batch[:4])
+
+
+def build_vocabs(tb: Treebank, cfg: TaggerConfig) -> tuple[Vocab, Vocab]:
+    """The lowercased word vocabulary and the character vocabulary of a training treebank."""
+    vocab = Vocab.build(
+        ([word_key(f) for f in s.forms] for s in tb.sentences),
+        max_size=cfg.max_vocab,
+        min_freq=cfg.min_freq,
+    )
+    chars = Vocab.build(char_tokens(f, cfg.max_word_len) for s in tb.sentences for f in s.forms)
+    return vocab, chars
+
+
+def encode_treebank(
+    tb: Treebank, name: str, enc: Encoder, tag_index: dict[str, int], column: str, log
+):
+    """``(words, chars, tags)`` id lists of treebank ``name``; unseen tags become ``IGNORE``."""
+    unknown = Counter(t for s in tb.sentences for t in _labels(s, column) if t not in tag_index)
+    if unknown:
+        log(f"note: {name} has tags unseen in train (counted as errors): {dict(unknown)}")
+    words = [enc.words(s.forms) for s in tb.sentences]
+    chars = None if enc.chars is None else [enc.char_ids(s.forms) for s in tb.sentences]
+    tags = [[tag_index.get(t, IGNORE) for t in _labels(s, column)] for s in tb.sentences]
+    return words, chars, tags
+
+
+class Treebanks(NamedTuple):
+    """What :meth:`TagTask.read` reads: the three treebanks (test may be None)."""
+
+    train: Treebank
+    dev: Treebank
+    test: Treebank | None
+
+
+class TagTask(Task):
+    """Many-to-many aligned: word + character embeddings -> BiLSTM -> a tag per token."""
+
+    kind = KIND
+    val_name = "dev"  # the dev treebank chooses the epoch
+
+    def __init__(self, sources, model: TaggerConfig, training: TrainConfig, column: str) -> None:
+        super().__init__(training)
+        _check_column(column)
+        self.sources, self.model, self.column = sources, model, column
+
+    def read(self, log) -> Treebanks:
+        train_src, dev_src, test_src = self.sources
+        data = Treebanks(
+            read_treebank(train_src, "train"),
+            read_treebank(dev_src, "dev"),
+            None if test_src is None else read_treebank(test_src, "test"),
+        )
+        train_tb, dev_tb, test_tb = data
+        log(
+            f"data: {len(train_tb)} train sentences ({train_tb.n_words} words), "
+            f"{len(dev_tb)} dev ({dev_tb.n_words} words)"
+            + ("" if test_tb is None else f", {len(test_tb)} test ({test_tb.n_words} words)")
+        )
+        return data
+
+    def build(self, data: Treebanks, log) -> Built:
+        from rnnlab.models.tagger import SequenceTagger
+
+        cfg, training, column = self.model, self.training, self.column
+        tag_counts = Counter(t for s in data.train.sentences for t in _labels(s, column))
+        tag_names = sorted(tag_counts)
+        if len(tag_names) < 2:
+            raise DataError(
+                f"{data.train.source}: tagging needs at least two tags, got {tag_names}"
+            )
+        vocab, chars = build_vocabs(data.train, cfg)
+        enc = Encoder(vocab, chars if cfg.char else None, cfg.max_word_len)
+        log(f"vocabulary: {len(vocab)} words, {len(chars)} characters, {len(tag_names)} tags")
+        tag_index = {t: i for i, t in enumerate(tag_names)}
+        train_ids = encode_treebank(data.train, "train", enc, tag_index, column, log)
+        dev_ids = encode_treebank(data.dev, "dev", enc, tag_index, column, log)
+        net = SequenceTagger(cfg, len(vocab), len(chars), len(tag_names))
+        config = {
+            "column": column,
+            "tag_names": tag_names,
+            "vocab_size": len(vocab),
+            "n_chars": len(chars),
+            "word_key": "lowercase",
+            "model": cfg.to_dict(),
+            "data": {
+                name: {
+                    "source": str(tb.source),
+                    "sha256": tb.sha256,
+                    "sentences": len(tb),
+                    "words": tb.n_words,
+                }
+                for name, tb in data._asdict().items()
+                if tb is not None
+            },
+            "tag_counts": dict(sorted(tag_counts.items())),
+        }
+        return Built(
+            net,
+            config,
+            {"vocab.json": vocab.save, "chars.json": chars.save},
+            train_batches=lambda epoch: make_batches(
+                *train_ids, training.batch_size, shuffle=True, seed=training.seed + epoch
+            ),
+            val_batches=make_batches(*dev_ids, batch_size=256),
+            state={"encoder": enc, "tag_names": tag_names},
+        )
+
+    step = staticmethod(tag_step)
+
+    def predictor(self, built: Built) -> Tagger:
+        return Tagger(built.net.eval(), built.state["encoder"], built.state["tag_names"])
+
+    def evaluate(self, model: Tagger, data: Treebanks, log) -> dict[str, Any]:
+        return {"dev": evaluate_tagger(model, data.dev, column=self.column)}
+
+    def test(self, model: Tagger, data: Treebanks, log) -> dict[str, Any] | None:
+        if data.test is None:
+            return None
+        m = evaluate_tagger(model, data.test, column=self.column)
+        log(f"test: accuracy {m['accuracy']:.4f}, unknown words {m['oov']['accuracy']:.4f}")
+        return m
+
+    def plots(self, history, metrics: dict[str, Any]):
+        """The learning curve, and the confusion matrix of test (dev without a test set)."""
+        from rnnlab.training.metrics import plot_confusion
+
+        report = metrics["test" if "test" in metrics else "dev"]
+        return {
+            **super().plots(history, metrics),
+            "confusion_matrix.png": lambda path: plot_confusion(report, path),
+        }
 
 
 def train_tagger(
@@ -264,7 +381,7 @@ def train_tagger(
     column: str = "upos",
     progress: bool = True,
     log: Callable[[str], None] = print,
-) -> TagTrainResult:
+) -> TrainResult:
     """Train a sequence tagger on a CoNLL-U treebank and write its model directory.
 
     Parameters
@@ -277,8 +394,8 @@ def train_tagger(
     out : path
         Model directory to create (an existing model directory is replaced).
     model : TaggerConfig, optional
-        Network and vocabulary settings (default: 1-layer BiLSTM, 128 units
-        per direction, 100-d words, character CNN).
+        Network and vocabulary settings (default: ``TaggerConfig()``, a 1-layer
+        BiLSTM over word embeddings and a character CNN).
     training : TrainConfig, optional
         Default :data:`DEFAULT_TRAINING`; ``val_fraction`` is unused (dev is
         the validation set).
@@ -286,165 +403,46 @@ def train_tagger(
         The CoNLL-U column to predict: ``"upos"``.
     log : callable
         Receives one-line progress messages.
+
+    Returns
+    -------
+    TrainResult
+        ``metrics`` holds "dev", "test" (when given) and "timing";
+        ``model`` is the trained :class:`Tagger`.
     """
-    from rnnlab.models.tagger import SequenceTagger
-    from rnnlab.training import fit, seed_everything, set_threads
-    from rnnlab.training.metrics import plot_confusion, plot_history
-
-    cfg = model or TaggerConfig()
-    training = training or DEFAULT_TRAINING
-    _check_column(column)
-    start = time.perf_counter()
-    out = check_output_dir(out)
-    seed_everything(training.seed)
-    set_threads(training.threads)
-
-    train_tb = read_treebank(train_source, "train")
-    dev_tb = read_treebank(dev_source, "dev")
-    test_tb = None if test_source is None else read_treebank(test_source, "test")
-    log(
-        f"data: {len(train_tb)} train sentences ({train_tb.n_words} words), "
-        f"{len(dev_tb)} dev ({dev_tb.n_words} words)"
-        + ("" if test_tb is None else f", {len(test_tb)} test ({test_tb.n_words} words)")
+    task = TagTask(
+        (train_source, dev_source, test_source),
+        model or TaggerConfig(),
+        training or DEFAULT_TRAINING,
+        column,
     )
-    tag_counts = Counter(t for s in train_tb.sentences for t in _labels(s, column))
-    tag_names = sorted(tag_counts)
-    if len(tag_names) < 2:
-        raise DataError(f"{train_tb.source}: tagging needs at least two tags, got {tag_names}")
-    vocab = Vocab.build(
-        ([word_key(f) for f in s.forms] for s in train_tb.sentences),
-        max_size=cfg.max_vocab,
-        min_freq=cfg.min_freq,
-    )
-    chars = Vocab.build(
-        char_tokens(f, cfg.max_word_len) for s in train_tb.sentences for f in s.forms
-    )
-    enc = Encoder(vocab, chars if cfg.char else None, cfg.max_word_len)
-    log(f"vocabulary: {len(vocab)} words, {len(chars)} characters, {len(tag_names)} tags")
-
-    tag_index = {t: i for i, t in enumerate(tag_names)}
-
-    def encode(tb: Treebank, name: str):
-        unknown = Counter(t for s in tb.sentences for t in _labels(s, column) if t not in tag_index)
-        if unknown:
-            log(f"note: {name} has tags unseen in train (counted as errors): {dict(unknown)}")
-        words = [enc.words(s.forms) for s in tb.sentences]
-        ch = None if enc.chars is None else [enc.char_ids(s.forms) for s in tb.sentences]
-        tags = [[tag_index.get(t, IGNORE) for t in _labels(s, column)] for s in tb.sentences]
-        return words, ch, tags
-
-    train_data = encode(train_tb, "train")
-    dev_data = encode(dev_tb, "dev")
-    net = SequenceTagger(cfg, len(vocab), len(chars), len(tag_names))
-    val_batches = make_batches(*dev_data, batch_size=256)
-    checkpoint_dir = checkpoint_dir_for(out)
-    t0 = time.perf_counter()
-    history = fit(
-        net,
-        lambda epoch: make_batches(
-            *train_data, training.batch_size, shuffle=True, seed=training.seed + epoch
-        ),
-        val_batches,
-        _step,
-        training,
-        checkpoint_dir=checkpoint_dir,
-        progress=progress,
-        on_epoch=lambda r: log(
-            f"epoch {r['epoch']}: train loss {r['train_loss']:.4f} acc {r['train_accuracy']:.4f}"
-            f" | dev loss {r['val_loss']:.4f} acc {r['val_accuracy']:.4f}"
-            f" ({r['epoch_seconds']:.0f} s)"
-        ),
-    )
-    network_seconds = time.perf_counter() - t0
-    log(f"kept epoch {history.best_epoch} (lowest dev loss)")
-    tagger = Tagger(net.eval(), enc, tag_names)
-    metrics: dict[str, Any] = {"dev": evaluate_tagger(tagger, dev_tb, column=column)}
-    fit_seconds = time.perf_counter() - start
-    if test_tb is not None:
-        metrics["test"] = evaluate_tagger(tagger, test_tb, column=column)
-        log(
-            f"test: accuracy {metrics['test']['accuracy']:.4f}, "
-            f"unknown words {metrics['test']['oov']['accuracy']:.4f}"
-        )
-    seconds = time.perf_counter() - start
-    metrics["timing"] = {
-        "total_seconds": round(seconds, 1),
-        "fit_seconds": round(fit_seconds, 1),  # everything before the test evaluation
-        "network_seconds": round(network_seconds, 1),
-        "epochs_run": len(history.epochs),
-    }
-    config = {
-        **base_config(KIND),
-        "column": column,
-        "tag_names": tag_names,
-        "vocab_size": len(vocab),
-        "n_chars": len(chars),
-        "word_key": "lowercase",
-        "model": cfg.to_dict(),
-        "train": training.to_dict(),
-        "data": {
-            name: {
-                "source": str(tb.source),
-                "sha256": tb.sha256,
-                "sentences": len(tb),
-                "words": tb.n_words,
-            }
-            for name, tb in (("train", train_tb), ("dev", dev_tb), ("test", test_tb))
-            if tb is not None
-        },
-        "tag_counts": dict(sorted(tag_counts.items())),
-        "best_epoch": history.best_epoch,
-        "stopped_early": history.stopped_early,
-    }
-    report = metrics["test" if test_tb is not None else "dev"]
-
-    def write_plots(path: Path) -> None:
-        plot_history(history.epochs, path, history.best_epoch)
-        plot_confusion(report, path.with_name("confusion_matrix.png"))
-
-    writers = {
-        "vocab.json": vocab.save,
-        "chars.json": chars.save,
-        "model.safetensors": weights_writer(net),
-        "metrics.json": json_writer(metrics),
-        "history.jsonl": history.write_jsonl,
-        "learning_curve.png": write_plots,
-    }
-    write_model_dir(out, config, writers, checked=("vocab.json", "chars.json", "model.safetensors"))
-    log(f"saved {out}")
-    tagger.path, tagger.config = out, config
-    return TagTrainResult(out, tagger, metrics, history.epochs, seconds, history.best_epoch)
+    return run(task, out, progress=progress, log=log)
 
 
-def load_tagger(path: str | Path, threads: int = 0) -> Tagger:
+def load(path: str | Path, threads: int | None = None) -> Tagger:
     """Load a tagger model directory written by :func:`train_tagger`.
 
-    ``threads``: torch CPU threads for tagging (0: leave torch's setting).
-    Raises ArtifactError if the directory is not a tagger or is damaged.
+    ``threads``: see :func:`rnnlab.tasks.base.resolve_threads` (default: half
+    the cores; 0: all). Raises ArtifactError if the directory is not a tagger
+    or is damaged. ``rnnlab.load`` dispatches here on kind "tagger".
     """
-    import torch
-
     from rnnlab.models.tagger import SequenceTagger
 
-    path = Path(path)
-    config = read_config(path, kind=KIND)
+    path, config = open_model_dir(path, KIND)
     try:
         cfg = TaggerConfig.from_dict(config["model"])
         vocab = Vocab.load(path / "vocab.json")
         chars = Vocab.load(path / "chars.json")
         tag_names = list(config["tag_names"])
+        sizes = config["vocab_size"], config["n_chars"]
     except (KeyError, TypeError) as exc:
         raise ArtifactError(f"cannot load tagger from {path}: missing {exc}") from None
-    if len(vocab) != config["vocab_size"] or len(chars) != config["n_chars"]:
+    if (len(vocab), len(chars)) != sizes:
         raise ArtifactError(
             f"{path}: vocabulary sizes differ from config.json; the directory is inconsistent"
         )
-    if OOV != 1:  # pragma: no cover - guards a future change of the special ids
-        raise ArtifactError("vocabulary special ids changed")
-    net = SequenceTagger(cfg, len(vocab), len(chars), len(tag_names))
-    load_weights(net, path / "model.safetensors")
-    if threads:
-        torch.set_num_threads(threads)
+    net = load_state(SequenceTagger(cfg, len(vocab), len(chars), len(tag_names)), path)
+    apply_threads(threads)
     enc = Encoder(vocab, chars if cfg.char else None, cfg.max_word_len)
     return Tagger(net, enc, tag_names, path, config)
 
@@ -476,15 +474,10 @@ def evaluate_tagger(
     Returns
     -------
     dict
-        ``accuracy`` over all tokens; ``oov``: count and accuracy on words
-        outside the training vocabulary (they share ``<unk>``); ``per_tag``
-        (scikit-learn precision/recall/F1/support); ``macro_f1``;
-        ``confused``: the most frequent errors; ``confusion_matrix`` (rows
-        true, columns predicted, in ``labels`` order); ``tokens_per_second``.
+        ``n_sentences``, ``tokens_per_second``, ``data`` and the figures of
+        :func:`tagging_metrics`.
     """
-    from sklearn import metrics as skm
-
-    tagger = model if isinstance(model, Tagger) else load_tagger(model)
+    tagger = model if isinstance(model, Tagger) else load(model)
     column = column or tagger.config.get("column", "upos")
     _check_column(column)
     tb = read_treebank(source, split)
@@ -495,23 +488,55 @@ def evaluate_tagger(
     gold = [t for s in tb.sentences for t in _labels(s, column)]
     pred = [t for p in predicted for t in p]
     oov = np.array([i == OOV for f in forms for i in tagger.encoder.words(f)], dtype=bool)
-    labels = list(tagger.tag_names) + sorted(set(gold) - set(tagger.tag_names))
+    metrics: dict[str, Any] = {
+        "n_sentences": len(tb),
+        **tagging_metrics(gold, pred, oov, tagger.tag_names, top),
+        "tokens_per_second": round(len(gold) / max(seconds, 1e-9), 1),
+        "data": {"source": str(tb.source), "sha256": tb.sha256},
+    }
+    if out is not None:
+        from rnnlab.training.loop import write_text_atomic
+        from rnnlab.training.metrics import plot_confusion
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        plot_confusion(metrics, out / "confusion_matrix.png")
+    return metrics
+
+
+def tagging_metrics(
+    gold: Sequence[str], pred: Sequence[str], oov: np.ndarray, tag_names: Sequence[str], top: int
+) -> dict[str, Any]:
+    """Token-level figures of predicted against gold tags (flat, one per token).
+
+    ``accuracy`` over all tokens; ``oov``: count, share and accuracy on the
+    tokens flagged in ``oov`` (words outside the training vocabulary: they
+    share ``<unk>``); ``known_accuracy`` on the others; ``per_tag``
+    (scikit-learn precision/recall/F1/support); ``macro_f1`` over the tags
+    present in gold; ``confused``: the ``top`` most frequent errors;
+    ``confusion_matrix`` (rows true, columns predicted, in ``labels`` order:
+    the model's tags, then gold tags it never saw).
+    """
+    from sklearn import metrics as skm
+
+    labels = list(tag_names) + sorted(set(gold) - set(tag_names))
     gold_a, pred_a = np.asarray(gold), np.asarray(pred)
     right = gold_a == pred_a
     p, r, f, support = skm.precision_recall_fscore_support(
         gold_a, pred_a, labels=labels, average=None, zero_division=0
     )
     cm = skm.confusion_matrix(gold_a, pred_a, labels=labels)
-    off = [
-        (int(cm[i, j]), labels[i], labels[j])
-        for i in range(len(labels))
-        for j in range(len(labels))
-        if i != j and cm[i, j] > 0
-    ]
-    off.sort(key=lambda x: (-x[0], x[1], x[2]))
+    off = sorted(
+        (
+            (int(cm[i, j]), labels[i], labels[j])
+            for i, j in zip(*np.nonzero(cm), strict=True)
+            if i != j
+        ),
+        key=lambda x: (-x[0], x[1], x[2]),
+    )
     present = [k for k in range(len(labels)) if support[k] > 0]
-    metrics: dict[str, Any] = {
-        "n_sentences": len(tb),
+    return {
         "n_tokens": len(gold),
         "accuracy": float(right.mean()) if len(gold) else 0.0,
         "oov": {
@@ -533,85 +558,4 @@ def evaluate_tagger(
         "confused": [{"true": t, "predicted": q, "count": c} for c, t, q in off[:top]],
         "labels": labels,
         "confusion_matrix": cm.tolist(),
-        "tokens_per_second": round(len(gold) / max(seconds, 1e-9), 1),
-        "data": {"source": str(tb.source), "sha256": tb.sha256},
     }
-    if out is not None:
-        from rnnlab.training.loop import write_text_atomic
-        from rnnlab.training.metrics import plot_confusion
-
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-        plot_confusion(metrics, out / "confusion_matrix.png")
-    return metrics
-
-
-# --------------------------------------------------------------------------- a toy treebank
-
-AMBIGUOUS = ("book", "watch", "run", "play", "work")  # NOUN after "the", VERB after "to"
-SUFFIX_TAGS = {"ous": "ADJ", "ly": "ADV"}  # the tag of a made-up word is in its ending
-_NOUNS = ("cat", "dog", "idea", "car", "house", "song")
-_ADJS = ("big", "red", "old", "new")
-_PRONS = ("I", "we", "they", "you")
-
-
-def made_up_word(rng, suffix: str) -> str:
-    """A pronounceable stem of 2-4 syllables plus ``suffix`` ("bakitous", "lomely")."""
-    stem = "".join(
-        rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(2, 4))
-    )
-    return stem + suffix
-
-
-def toy_treebank(n: int, seed: int = 0, source: str = "toy") -> Treebank:
-    """A generated tagging language where a word's tag needs its context or its spelling.
-
-    Three sentence shapes, in shares 1/4, 1/4, 1/2 (capitalised first word, final "."):
-
-    - ``PRON want to AMB the NOUN .`` -- an ambiguous word (book, watch, run,
-      play, work) is a VERB after "to" ...
-    - ``the AMB is ADJ .`` -- ... and a NOUN after "the";
-    - ``PRON ran WORD .`` -- WORD is made up for each sentence (so it is
-      unknown to a word vocabulary) and its tag is in its ending: ``-ous``
-      ADJ, ``-ly`` ADV. Only the characters can tell.
-
-    Used by the tests and the docs; deterministic given ``seed``.
-    """
-    import hashlib
-    import random
-
-    rng = random.Random(seed)
-    sentences = []
-    for i in range(n):
-        shape = min(i % 4, 2)
-        if shape == 0:
-            words = [
-                (rng.choice(_PRONS), "PRON"),
-                ("want", "VERB"),
-                ("to", "PART"),
-                (rng.choice(AMBIGUOUS), "VERB"),
-                ("the", "DET"),
-                (rng.choice(_NOUNS), "NOUN"),
-            ]
-        elif shape == 1:
-            words = [
-                ("the", "DET"),
-                (rng.choice(AMBIGUOUS), "NOUN"),
-                ("is", "AUX"),
-                (rng.choice(_ADJS), "ADJ"),
-            ]
-        else:
-            suffix = rng.choice(sorted(SUFFIX_TAGS))
-            words = [
-                (rng.choice(_PRONS), "PRON"),
-                ("ran", "VERB"),
-                (made_up_word(rng, suffix), SUFFIX_TAGS[suffix]),
-            ]
-        words.append((".", "PUNCT"))
-        forms = [w for w, _ in words]
-        forms[0] = forms[0][0].upper() + forms[0][1:]
-        tags = [t for _, t in words]
-        sentences.append(Sentence(forms, list(forms), tags, f"{source}-{seed}-{i}"))
-    digest = hashlib.sha256(f"{source}:{n}:{seed}".encode()).hexdigest()
-    return Treebank(sentences, source, digest)

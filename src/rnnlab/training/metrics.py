@@ -120,3 +120,47 @@ def _save(fig, path: Path) -> None:
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
     os.replace(tmp, path)
+
+
+# ------------------------------------------------------- sequence-output metrics (seq2seq)
+
+
+def edit_distance(a: Sequence, b: Sequence) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def score_outputs(hypotheses: Sequence[str], references: Sequence[str], level: str) -> dict:
+    """Exact match, CER (sum of edit distances / sum of reference lengths), BLEU (word level).
+
+    CER is a corpus figure: edits summed over all pairs, divided by the
+    summed reference length in characters (not a mean of per-pair rates).
+    BLEU is sacrebleu's corpus BLEU for ``level="word"``, else None.
+    """
+    from rnnlab.errors import RnnlabError
+
+    if len(hypotheses) != len(references):
+        raise RnnlabError(f"{len(hypotheses)} hypotheses for {len(references)} references")
+    n = len(references)
+    exact = sum(h == r for h, r in zip(hypotheses, references, strict=True))
+    edits = sum(edit_distance(h, r) for h, r in zip(hypotheses, references, strict=True))
+    chars = sum(len(r) for r in references)
+    bleu = None
+    if level == "word":
+        import sacrebleu
+
+        bleu = round(sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score, 2)
+    return {
+        "n": n,
+        "exact_match": exact / max(n, 1),
+        "cer": edits / max(chars, 1),
+        "bleu": bleu,
+    }

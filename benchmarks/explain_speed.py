@@ -1,0 +1,203 @@
+"""Benchmark ``rnnlab explain``: latency on one 230-token review, completeness on IMDB test.
+
+Two figures from the issue:
+
+- explaining one 230-token review with the bundled model (integrated
+  gradients + trajectory) takes <= 100 ms on 2 cores;
+- integrated gradients is complete within 5% on 100 IMDB test reviews
+  (the worst relative error is reported).
+
+    .venv/bin/python benchmarks/explain_speed.py                       # both, ~1 min
+    .venv/bin/python benchmarks/explain_speed.py --data /path/aclImdb_v1_labeled.tar.gz
+    .venv/bin/python benchmarks/explain_speed.py --n 0                 # latency only
+
+Without the IMDB archive the latency is measured on a synthetic 230-token
+review and the completeness part is skipped. The load average is recorded:
+other processes on the machine slow the figures down. Progress goes to
+stderr; the table to stdout; JSON to benchmarks/results/explain_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO / ".." / "shared" / "data" / "aclImdb_v1_labeled.tar.gz"
+DEFAULT_JSON = REPO / "benchmarks" / "results" / "explain_speed.json"
+LATENCY_FLOOR_MS = 100.0
+COMPLETENESS_FLOOR = 0.05
+
+_T0 = time.perf_counter()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.perf_counter() - _T0:7.1f} s] {msg}", file=sys.stderr, flush=True)
+
+
+def timed(fn, repeats: int) -> dict[str, float]:
+    """Milliseconds per call: p50, p90 and min over ``repeats`` calls (after 3 warm-up calls)."""
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p90_ms": round(times[min(len(times) - 1, int(0.9 * len(times)))], 1),
+        "min_ms": round(times[0], 1),
+    }
+
+
+def review_of_length(texts: list[str] | None, length: int) -> str:
+    """A test review with exactly ``length`` tokens if there is one (else the closest), or a synthetic one."""
+    from rnnlab.text import tokenize
+
+    if texts:
+        best = min(texts[:5000], key=lambda t: abs(len(tokenize(t)) - length))
+        if len(tokenize(best)) == length:
+            return best
+        tokens = tokenize(best)
+        return " ".join((tokens * (length // max(len(tokens), 1) + 1))[:length])
+    base = tokenize(
+        "I did not expect much from this film, but the acting is wonderful and the story "
+        "kept me watching until the very end. The music is dull in places, though."
+    )
+    return " ".join((base * (length // len(base) + 1))[:length])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", type=Path, default=None, help="Model directory (default: bundled).")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="IMDB archive or folder.")
+    ap.add_argument("--n", type=int, default=100, help="Test reviews for completeness (0: skip).")
+    ap.add_argument("--length", type=int, default=230, help="Tokens of the timed review.")
+    ap.add_argument("--steps", type=int, default=32, help="Integrated-gradients intervals.")
+    ap.add_argument("--repeats", type=int, default=20, help="Timed calls per figure.")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads.")
+    ap.add_argument("--seed", type=int, default=0, help="Seed of the review sample.")
+    ap.add_argument("--json", type=Path, default=DEFAULT_JSON, help="Where to write the results.")
+    args = ap.parse_args()
+
+    import torch
+
+    import rnnlab
+    from rnnlab.explain import explain_model, memory_view
+    from rnnlab.text import tokenize
+
+    load_before = os.getloadavg()
+    model = rnnlab.load(args.model, backend="torch", threads=args.threads)
+    torch.set_num_threads(args.threads)
+    test = None
+    if args.data.exists():
+        from rnnlab.data import load_dataset
+
+        log(f"reading IMDB test reviews from {args.data}")
+        test = load_dataset(args.data, split="test")
+    else:
+        log(f"{args.data} not found: synthetic review for the latency, no completeness figure")
+    text = review_of_length(None if test is None else test.texts, args.length)
+    n_tokens = len(tokenize(text))
+    log(f"timing one {n_tokens}-token review, {args.repeats} calls each")
+    latency = {
+        "explain_ig": timed(lambda: explain_model(model, [text], steps=args.steps), args.repeats),
+        "explain_ig_16_steps": timed(lambda: explain_model(model, [text], steps=16), args.repeats),
+        "explain_occlusion": timed(
+            lambda: explain_model(model, [text], method="occlusion"), args.repeats
+        ),
+        "predict": timed(lambda: model.predict([text]), args.repeats),
+        "memory_view_layer0": timed(lambda: memory_view(model, text, layer=0), args.repeats),
+    }
+    [e] = explain_model(model, [text], steps=args.steps)
+    figures = {
+        "tokens": n_tokens,
+        "steps_used": e["completeness"].get("steps"),
+        "trajectory_kind": e["trajectory_kind"],
+        "latency": latency,
+    }
+
+    if test is not None and args.n > 0:
+        rng = np.random.default_rng(args.seed)
+        pick = rng.choice(len(test), size=min(args.n, len(test)), replace=False)
+        log(f"completeness on {len(pick)} test reviews (seed {args.seed})")
+        errors, steps_used, lengths = [], [], []
+        t0 = time.perf_counter()
+        for k, i in enumerate(pick):
+            [ex] = explain_model(model, [test.texts[int(i)]], steps=args.steps)
+            c = ex["completeness"]
+            errors.append(c["relative_error"])
+            steps_used.append(c.get("steps", 0))
+            lengths.append(sum(t["read"] for t in ex["tokens"]))
+            if (k + 1) % 25 == 0:
+                log(f"  {k + 1}/{len(pick)}")
+        worst = int(np.argmax(errors))
+        figures["completeness"] = {
+            "reviews": len(pick),
+            "worst_relative_error": max(errors),
+            "median_relative_error": float(np.median(errors)),
+            "share_within_5pct": float(np.mean(np.asarray(errors) <= COMPLETENESS_FLOOR)),
+            "worst_review_index": int(pick[worst]),
+            "worst_review_tokens_read": lengths[worst],
+            "steps_used": {str(s): steps_used.count(s) for s in sorted(set(steps_used))},
+            "mean_seconds_per_review": round((time.perf_counter() - t0) / len(pick), 3),
+            "mean_tokens_read": float(np.mean(lengths)),
+        }
+
+    result = {
+        "benchmark": "explain_speed",
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "torch_threads": args.threads,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "model": str(model.path),
+        "settings": {"steps": args.steps, "length": args.length, "repeats": args.repeats},
+        "figures": figures,
+        "floors": {
+            "explain_230_tokens_p50_ms <= 100": latency["explain_ig"]["p50_ms"] <= LATENCY_FLOOR_MS,
+        },
+    }
+    if "completeness" in figures:
+        result["floors"]["worst completeness error <= 5%"] = (
+            figures["completeness"]["worst_relative_error"] <= COMPLETENESS_FLOOR
+        )
+
+    print(f"\nexplain, bundled model, one {n_tokens}-token review, {args.threads} threads")
+    print(f"{'what':<28}{'p50 ms':>9}{'p90 ms':>9}{'min ms':>9}")
+    for name, t in latency.items():
+        print(f"{name:<28}{t['p50_ms']:>9.1f}{t['p90_ms']:>9.1f}{t['min_ms']:>9.1f}")
+    if "completeness" in figures:
+        c = figures["completeness"]
+        print(
+            f"\ncompleteness over {c['reviews']} IMDB test reviews: worst "
+            f"{c['worst_relative_error']:.2%}, median {c['median_relative_error']:.2%}, "
+            f"{c['share_within_5pct']:.0%} within 5%; steps used {c['steps_used']}"
+        )
+    print(f"load average before/after: {load_before[0]:.2f} / {os.getloadavg()[0]:.2f}")
+    for name, ok in result["floors"].items():
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.json.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, args.json)
+    log(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""One explanation per text: attributions, trajectory and completeness, as plain dicts.
+
+Each result follows the contract shared with the server page::
+
+    {"label": "pos", "score": 0.97, "target": "pos",
+     "method": "integrated-gradients" | "occlusion" | "exact-linear",
+     "unit": "log-odds", ...,
+     "tokens": [{"token": "wonderful", "attribution": 0.41, "trajectory": 0.83,
+                 "known": true, "read": true}, ...],
+     "trajectory_kind": "one-pass" | "prefix-reruns" | "none",
+     "completeness": {"sum_attributions": 1.23, "f_x_minus_f_baseline": 1.25,
+                      "relative_error": 0.016, "steps": 32},
+     "known_share": 0.95}
+
+``tokens`` are the user's words as :func:`rnnlab.text.tokenize` splits them
+(lowercased; ``<br />`` tags dropped), one entry per token of the ORIGINAL
+text. Words outside the vocabulary are read as ``<unk>`` (``known: false``);
+words cut by ``text.maxlen`` (``truncating="pre"`` keeps the last ``maxlen``
+tokens) were never read: attribution 0.0, trajectory null, ``read: false``.
+``attribution`` is signed: positive pushes toward ``target`` (the predicted
+label), in the units named by ``unit`` (see :mod:`rnnlab.explain.attributions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnnlab.errors import RnnlabError
+from rnnlab.explain.attributions import (
+    integrated_gradients,
+    linear_attributions,
+    occlusion,
+)
+from rnnlab.explain.trajectory import classifier_trajectory, linear_trajectory
+from rnnlab.text import tokenize
+
+METHODS = {"ig": "integrated-gradients", "occlusion": "occlusion"}
+
+
+@dataclass
+class EncodedText:
+    """A text as the classifier sees it: tokens, ids, and which tokens it reads."""
+
+    tokens: list[str]
+    ids: list[int]
+    read: list[bool]
+
+    @property
+    def read_ids(self) -> list[int]:
+        return [i for i, r in zip(self.ids, self.read, strict=True) if r]
+
+    @property
+    def read_tokens(self) -> list[str]:
+        return [t for t, r in zip(self.tokens, self.read, strict=True) if r]
+
+
+def encode_text(clf, text: str) -> EncodedText:
+    """Tokenize, map to ids and mark the tokens kept by ``clf.text``'s truncation."""
+    from rnnlab.tasks.classify import truncate
+
+    tokens = tokenize(text)
+    kept = truncate(list(range(len(tokens))), clf.text)  # positions the network reads
+    read = [False] * len(tokens)
+    for k in kept:
+        read[k] = True
+    return EncodedText(tokens, clf.vocab.encode(tokens), read)
+
+
+def model_input(read_ids: list[int], text) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The network's input for one text, padded as in training.
+
+    Returns ids (1, T), lengths (1,) and the (n,) input positions of the
+    read tokens (shifted right by the padding when ``text.padding == "pre"``).
+    """
+    from rnnlab.tasks.classify import padded_batches
+
+    _, ids, lengths = next(padded_batches([read_ids], text, 1))
+    n, t = len(read_ids), ids.shape[1]
+    positions = torch.arange(n) + (t - n if text.padding == "pre" else 0)  # (n,)
+    return ids, lengths, positions
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise RnnlabError("texts must be a list of strings, got a single str; wrap it in [...]")
+    texts = list(texts)
+    for t in texts:
+        if not isinstance(t, str):
+            raise RnnlabError(f"texts must be strings, got {type(t).__name__}")
+    return texts
+
+
+def check_steps(steps: int) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise RnnlabError(f"steps must be an integer >= 1, got {steps!r}")
+
+
+def explain_classifier(
+    clf, texts: Sequence[str], method: str = "ig", steps: int = 32
+) -> list[dict]:
+    """Explain a recurrent classifier's prediction for each text.
+
+    Parameters
+    ----------
+    clf : rnnlab.tasks.classify.TextClassifier
+        From ``rnnlab.load(...)``; ``clf.net`` is a
+        :class:`~rnnlab.models.SequenceClassifier` (run with torch whatever
+        ``clf.backend`` is; ``label`` and ``score`` come from ``clf.predict``).
+    texts : list of str
+    method : {"ig", "occlusion"}
+        Integrated gradients over the word vectors (complete within 5%:
+        ``steps`` is raised while it is not), or occlusion.
+    steps : int
+        Trapezoid intervals integrated gradients starts with (32 by default).
+
+    Returns
+    -------
+    list of dict
+        One explanation per text, in input order (see the module docstring).
+    """
+    texts = check_texts(texts)
+    if method not in METHODS:
+        raise RnnlabError(
+            f"method must be 'ig' (integrated gradients) or 'occlusion', got {method!r}"
+        )
+    check_steps(steps)
+    preds = clf.predict(texts)
+    net = clf.net
+    was_training = net.training
+    net.eval()
+    try:
+        return [
+            _explain_recurrent(clf, t, p, method, steps) for t, p in zip(texts, preds, strict=True)
+        ]
+    finally:
+        net.train(was_training)
+
+
+def _explain_recurrent(clf, text: str, pred: dict, method: str, steps: int) -> dict:
+    net = clf.net
+    enc = encode_text(clf, text)
+    target = clf.label_names.index(pred["label"])
+    attributions = np.zeros(len(enc.tokens))
+    trajectory: list[float | None] = [None] * len(enc.tokens)
+    if not enc.read_ids:
+        completeness = _zero_completeness()
+        kind = "none"
+    else:
+        ids, lengths, positions = model_input(enc.read_ids, clf.text)
+        with torch.no_grad():
+            emb = net.embedding(ids)  # (1, T, D)
+        baseline = net.embedding.weight[0].detach().expand_as(emb)  # the padding vector
+        read_index = np.flatnonzero(enc.read)  # (n,) positions in the original tokens
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            return net.forward_embedded(x, lengths.expand(x.shape[0]))  # (A, C)
+
+        if method == "ig":
+            attr = integrated_gradients(forward, emb, baseline, target, steps)
+        else:
+            attr = occlusion(forward, emb, baseline, positions, target)
+        attributions[read_index] = attr.values[positions.numpy()]
+        completeness = attr.completeness()
+        probs, kind = classifier_trajectory(clf, enc.read_ids, emb[:, positions], target)
+        for k, p in zip(read_index, probs, strict=True):
+            trajectory[k] = float(p)
+    known = [t in clf.vocab for t in enc.tokens]
+    return _result(
+        pred, METHODS[method], "log-odds", enc.tokens, attributions, trajectory, known,
+        enc.read, kind, completeness,
+    )  # fmt: skip
+
+
+def explain_linear(clf, texts: Sequence[str]) -> list[dict]:
+    """Exact explanations of a linear model (:class:`rnnlab.models.linear.LinearTextClassifier`).
+
+    Each n-gram's contribution ``x_j W_tj`` is shared among its occurrences and
+    the tokens each covers, so the attributions sum to ``z_t - b_t`` exactly
+    (``relative_error`` ~1e-15). The trajectory re-scores every prefix
+    ("prefix-reruns"). ``known`` marks tokens covered by one of the model's
+    n-grams.
+    """
+    texts = check_texts(texts)
+    preds = clf.predict(texts)
+    two = len(clf.label_names) == 2
+    unit = "log-odds" if two else ("one-vs-rest log-odds" if clf.kind == "nbsvm" else "logit")
+    out = []
+    for text, pred in zip(texts, preds, strict=True):
+        tokens = tokenize(text)
+        target = clf.label_names.index(pred["label"])
+        attr, covered = linear_attributions(clf, text, tokens, target)
+        trajectory = [float(p) for p in linear_trajectory(clf, tokens, target)]
+        out.append(
+            _result(
+                pred,
+                "exact-linear",
+                unit,
+                tokens,
+                attr.values,
+                trajectory,
+                covered.tolist(),
+                [True] * len(tokens),
+                "prefix-reruns" if tokens else "none",
+                attr.completeness() if tokens else _zero_completeness(),
+            )  # fmt: skip
+        )
+    return out
+
+
+def explain_model(model, texts: Sequence[str], method: str | None = None, steps: int = 32):
+    """Explain with whatever classifier ``rnnlab.load`` returned (recurrent or linear).
+
+    ``method`` None picks the model's own: integrated gradients for a
+    recurrent classifier, the exact split for a linear one (which accepts only
+    None or "exact"). Other models (tagger, seq2seq, generator) have no
+    explanation and raise RnnlabError.
+    """
+    from rnnlab.models import SequenceClassifier
+    from rnnlab.models.linear import LinearTextClassifier
+
+    if isinstance(model, LinearTextClassifier):
+        if method not in (None, "exact"):
+            raise RnnlabError(
+                f"a linear model is explained exactly from its coefficients; method {method!r} "
+                "applies to recurrent models (leave it out)"
+            )
+        return explain_linear(model, texts)
+    if isinstance(getattr(model, "net", None), SequenceClassifier) and hasattr(model, "vocab"):
+        return explain_classifier(model, texts, method or "ig", steps)
+    raise RnnlabError(
+        f"explanations are for text classifiers (recurrent or linear); got {type(model).__name__}"
+    )
+
+
+def _zero_completeness() -> dict[str, float]:
+    return {"sum_attributions": 0.0, "f_x_minus_f_baseline": 0.0, "relative_error": 0.0}
+
+
+def _result(
+    pred: dict, method: str, unit: str, tokens: list[str], attributions, trajectory, known,
+    read, kind: str, completeness: dict,
+) -> dict[str, Any]:  # fmt: skip
+    rows = [
+        {
+            "token": tok,
+            "attribution": round(float(a), 6),
+            "trajectory": None if p is None else round(float(p), 6),
+            "known": bool(k),
+            "read": bool(r),
+        }
+        for tok, a, p, k, r in zip(tokens, attributions, trajectory, known, read, strict=True)
+    ]
+    return {
+        "label": pred["label"],
+        "score": float(pred["score"]),
+        "target": pred["label"],
+        "method": method,
+        "unit": unit,
+        "tokens": rows,
+        "trajectory_kind": kind,
+        "completeness": {
+            k: v if isinstance(v, int) else round(float(v), 6) for k, v in completeness.items()
+        },
+        "known_share": round(float(np.mean(known)), 6) if tokens else 0.0,
+    }
