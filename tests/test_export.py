@@ -89,7 +89,7 @@ def test_export_is_cached_and_reused(cache: Path, monkeypatch: pytest.MonkeyPatc
     session = onnx_session(net(), required=True, threads=1)  # same weights: cache hit
     assert session is not None
     assert sorted(cache.iterdir()) == files and files[0].stat().st_mtime_ns == stamp
-    with pytest.raises(RnnlabError, match="onnx backend unavailable: exported again"):
+    with pytest.raises(RnnlabError, match="onnx backend unavailable: .*: exported again"):
         onnx_session(net(seed=1), required=True, threads=1)  # other weights: a new export
     assert onnx_session(net(seed=1), threads=1) is None  # not required: None, the caller uses torch
 
@@ -115,3 +115,52 @@ def test_unwritable_cache_still_works(tmp_path: Path, monkeypatch: pytest.Monkey
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("RNNLAB_CACHE", str(blocker))
     assert onnx_session(net(), required=True, threads=1) is not None
+
+
+def test_corrupt_cache_file_is_rebuilt(cache: Path, capsys: pytest.CaptureFixture) -> None:
+    model = net()
+    onnx_session(model, required=True, threads=1)
+    (path,) = cache.iterdir()
+    good = path.read_bytes()
+    for broken in (b"garbage, not ONNX", good[: len(good) // 2]):
+        path.write_bytes(broken)
+        assert onnx_session(model, threads=1) is not None  # auto: onnx again, not torch forever
+        assert path.read_bytes() == good  # the rebuilt export replaced the broken file
+        path.write_bytes(broken)
+        assert onnx_session(model, required=True, threads=1) is not None
+        assert path.read_bytes() == good
+    assert sorted(cache.iterdir()) == [path]  # no temporary files left
+    assert capsys.readouterr().err == ""  # a rebuild that works needs no warning
+
+
+def test_stale_cache_file_of_another_network_is_rebuilt(cache: Path) -> None:
+    """A valid ONNX graph that does not match the weights fails the check and is replaced."""
+    model, other = net(0), net(1)
+    onnx_session(other, required=True, threads=1)
+    (other_path,) = cache.iterdir()
+    target = export.cache_path(model)
+    target.write_bytes(other_path.read_bytes())
+    session = onnx_session(model, required=True, threads=1)
+    ids, lens = batch([4, 9], np.random.default_rng(2))
+    got = session.run(None, {"ids": ids, "lengths": lens})[0]
+    assert np.abs(got - torch_logits(model, ids, lens)).max() <= 1e-4
+    assert target.read_bytes() != other_path.read_bytes()
+
+
+def test_rebuild_that_fails_the_check_names_the_file(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    model = net(0)
+    target = export.cache_path(model)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"corrupt")
+    wrong = export.export_onnx(net(1))  # an export that cannot pass model's check
+    monkeypatch.setattr(export, "export_onnx", lambda _net: wrong)
+    with pytest.raises(RnnlabError, match=f"onnx backend unavailable: .*{target.name}.*differs"):
+        onnx_session(model, required=True, threads=1)
+    assert not target.exists()  # the failing file is not kept
+    target.write_bytes(b"corrupt")
+    assert onnx_session(model, threads=1) is None  # auto: torch, with a warning naming the file
+    err = capsys.readouterr().err
+    assert err.startswith("warning: cannot build the ONNX export ") and str(target) in err
+    assert "with torch instead" in err and not target.exists()

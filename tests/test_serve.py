@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import gc
 import json
+import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import weakref
 
 import pytest
@@ -477,3 +482,36 @@ def test_bad_limits_are_one_line_errors(model_dir):
     assert result.stderr == "error: --max-texts must be a positive integer, got 0\n"
     with pytest.raises(RnnlabError, match="--graceful-timeout"):
         ServeLimits(graceful_timeout_s=-1)
+
+
+def test_serve_command_serves_then_stops_on_sigterm(model_dir):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rnnlab",
+            "serve",
+            str(model_dir),
+            "--port",
+            "0",
+            "--backend",
+            "torch",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stderr.readline()
+        while line and not line.startswith("serving "):  # skip any library warning
+            line = proc.stderr.readline()
+        url = re.search(r"on (http://127\.0\.0\.1:\d+)/ ", line).group(1)
+        assert "(classifier, " in line
+        with urllib.request.urlopen(url + "/health", timeout=30) as response:
+            assert json.load(response) == {"status": "ok"}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        assert proc.stderr.read().endswith("stopped\n")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -429,7 +429,10 @@ def read_config(path: str | Path, kind: str | None = None, verify: bool = True) 
             "retrain the model or restore its config.json"
         )
     if kind is not None and found != kind:
-        raise ArtifactError(f"{path} holds a {found!r} model, expected {kind!r}")
+        raise ArtifactError(
+            f"{path} holds a {found!r} model, expected {kind!r}; give a {kind} model directory "
+            f"(or use the command for a {found} model)"
+        )
     if verify:
         verify_files(path, config)
     return config
@@ -642,13 +645,10 @@ def build_for_weights(build: Callable[[], Any], path: str | Path) -> Any:
     ArtifactError
         The network the config describes does not fit the weights.
     """
-    import torch
-
     path = Path(path)
     shapes = weight_shapes(path)
     try:
-        with torch.device("meta"):
-            meta = build()
+        meta = _build_on_meta(build)
         expected = {k: tuple(v.shape) for k, v in meta.state_dict().items()}
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
         raise ArtifactError(
@@ -659,10 +659,58 @@ def build_for_weights(build: Callable[[], Any], path: str | Path) -> Any:
     missing = sorted(set(expected) - set(shapes))
     extra = sorted(set(shapes) - set(expected))
     if missing or extra:
-        which = f"missing {_listing(missing)}" if missing else f"unexpected {_listing(extra)}"
+        which = "; ".join(
+            f"{label} {_listing(names)}"
+            for label, names in (("missing", missing), ("unexpected", extra))
+            if names
+        )
         raise ArtifactError(
             f"{path} does not hold the network config.json describes ({which}); "
             "restore the model directory or retrain"
         )
     check_weight_shapes(path, expected)
     return build()
+
+
+# In-place tensor methods that change a tensor's shape: they must run even on meta.
+_RESHAPING = frozenset(
+    "resize_ resize_as_ set_ as_strided_ squeeze_ unsqueeze_ t_ transpose_ swapdims_ "
+    "swapaxes_ share_memory_".split()
+)
+
+
+def _build_on_meta(build: Callable[[], Any]) -> Any:
+    """Run ``build()`` with every tensor it creates on the ``meta`` device.
+
+    ``with torch.device("meta")`` would do, but filling a meta tensor in place
+    (``nn.init.normal_`` in every layer's reset) goes through torch's Python
+    reference kernels, which import ``torch._dynamo``: about 3 s on the first
+    load. A meta tensor has no values to fill, so in-place methods that keep the
+    shape are skipped here (1-2 ms for the IMDB classifier).
+    """
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    try:
+        from torch.utils._device import _device_constructors
+    except ImportError:  # another torch: the public, slower way
+        with torch.device("meta"):
+            return build()
+    constructors = _device_constructors()
+
+    class MetaMode(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if func in constructors and kwargs.get("device") is None:
+                kwargs["device"] = "meta"
+            name = getattr(func, "__name__", "")
+            if name.endswith("_") and not name.endswith("__") and name not in _RESHAPING:
+                first = next(
+                    (a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)), None
+                )
+                if first is not None and first.is_meta:
+                    return first  # nothing to fill in a tensor without storage
+            return func(*args, **kwargs)
+
+    with MetaMode():
+        return build()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from typer.testing import CliRunner
 
 from rnnlab.artifacts import read_config
 from rnnlab.cli import app
-from rnnlab.cli.seq2seq import DATA_HELP
 from rnnlab.data.parallel import read_parallel_tsv
 
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
@@ -168,50 +166,3 @@ def test_help_lists_commands_and_data_forms():
     for command in ("train", "evaluate", "translate", "dates"):
         assert command in out
     assert "lemmas:PATH" in ok(cli("seq2seq", "train", "--help")).stdout
-
-
-def documented_defaults(*names: str) -> dict:
-    """{click option: the value its help gives as "(default: X)"} of one command."""
-    import typer.main
-
-    command = typer.main.get_command(app)
-    for name in names:
-        command = command.commands[name]
-    found = {}
-    for param in command.params:
-        m = re.search(r"\(default: ([^,)]+)", param.help or "")
-        if m:
-            found[param] = m.group(1)
-    return found
-
-
-def test_help_defaults_are_the_librarys(monkeypatch, tmp_path):
-    """Each flag given its documented default trains exactly what leaving it out trains."""
-    import inspect
-
-    import rnnlab.tasks.seq2seq as s2s
-
-    calls, signature = [], inspect.signature(s2s.train_seq2seq)
-
-    def fake(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        calls.append({k: bound.arguments[k] for k in ("text", "model", "training", "beam_size")})
-        return s2s.TrainResult(tmp_path, {}, [], 0.0, 0)
-
-    monkeypatch.setattr(s2s, "train_seq2seq", fake)
-    base = ["seq2seq", "train", "--data", "dates:10", "--out", tmp_path / "m"]
-    ok(cli(*base))
-    documented = documented_defaults("seq2seq", "train")
-    assert len(documented) == 17  # every text, model and train flag, and --beam
-    for option, value in documented.items():
-        flag = [value] if value.startswith("--") else [option.opts[0], value]
-        ok(cli(*base, *flag))
-        assert calls[-1] == calls[0], (flag, calls[-1])
-    first = calls[0]
-    assert first["text"] == s2s.Seq2SeqTextConfig() and first["model"] == s2s.Seq2SeqConfig()
-    assert first["training"] == s2s.DEFAULT_TRAIN
-    assert f"default {s2s.DEFAULT_DATES})" in DATA_HELP  # "dates" without ":N"
-    for command, decode in (("evaluate", s2s.evaluate), ("translate", s2s.Translator.predict)):
-        (value,) = documented_defaults("seq2seq", command).values()  # --beam
-        assert int(value) == inspect.signature(decode).parameters["beam_size"].default

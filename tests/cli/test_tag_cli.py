@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tarfile
 from pathlib import Path
 
@@ -190,44 +189,3 @@ def test_help_describes_every_command() -> None:
         result = cli("tag", name, "--help")
         assert_ok(result)
         assert needle in result.stdout
-
-
-def documented_defaults(*names: str) -> dict:
-    """{click option: the value its help gives as "(default: X)"} of one command."""
-    import typer.main
-
-    command = typer.main.get_command(app)
-    for name in names:
-        command = command.commands[name]
-    found = {}
-    for param in command.params:
-        m = re.search(r"\(default: ([^,)]+)", param.help or "")
-        if m:
-            found[param] = m.group(1)
-    return found
-
-
-def test_help_defaults_are_the_librarys(monkeypatch, tmp_path) -> None:
-    """Each flag given its documented default trains exactly what leaving it out trains."""
-    import inspect
-
-    import rnnlab.tasks.tag as tag
-
-    calls, signature = [], inspect.signature(tag.train_tagger)
-
-    def fake(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        calls.append({k: bound.arguments[k] for k in ("model", "training", "column")})
-        return tag.TrainResult(tmp_path, {}, [], 0.0, 0)
-
-    monkeypatch.setattr(tag, "train_tagger", fake)
-    base = ["tag", "train", "--train", "a.conllu", "--dev", "b.conllu", "--out", tmp_path / "m"]
-    assert_ok(cli(*base))
-    documented = documented_defaults("tag", "train")
-    assert len(documented) == 13  # every model and train flag
-    for option, value in documented.items():
-        flag = [value] if value.startswith("--") else [option.opts[0], value]
-        assert_ok(cli(*base, *flag))
-        assert calls[-1] == calls[0], (flag, calls[-1])
-    assert calls[0]["model"] == tag.TaggerConfig() and calls[0]["training"] == tag.DEFAULT_TRAINING

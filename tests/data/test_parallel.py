@@ -72,3 +72,13 @@ def test_lemma_pairs_tokens_and_unique_majority():
     # "saw" is "see" twice and "saw" twice: the tie goes to the alphabetically first lemma
     assert unique["saw"] == "saw"
     assert unique["dogs"] == "dog"
+
+
+def test_only_line_feeds_end_a_line(tmp_path):
+    """U+2028, U+0085 and a form feed are text inside a pair, not line breaks."""
+    path = tmp_path / "odd.tsv"
+    path.write_text("a\u2028b\tc\x0cd\r\ne\u0085f\tg\n", encoding="utf-8")
+    assert read_parallel_tsv(path) == [("a\u2028b", "c\x0cd"), ("e\u0085f", "g")]
+    path.write_text("a\tb\nx\u2028y\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 2: no tab"):
+        read_parallel_tsv(path)

@@ -103,3 +103,15 @@ def test_dataset_validation() -> None:
         TextDataset(["a"], [0], ["x", "y"], "s", ratings=[1, 2])
     with pytest.raises(DataError, match="out of range"):
         TextDataset(["a"], [0], ["x", "y"], "s").subset([1])
+
+
+def test_class_with_one_example_is_named_by_its_label() -> None:
+    """A one-example class is reported by name ('pos'), not by its index (1)."""
+    ds = TextDataset(
+        texts=[f"t{i}" for i in range(6)],
+        labels=[0, 0, 0, 0, 0, 1],
+        label_names=["neg", "pos"],
+        source="mem",
+    )
+    with pytest.raises(DataError, match="class 'pos' has only 1 example"):
+        train_val_split(ds, 0.5)

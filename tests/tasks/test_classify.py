@@ -235,7 +235,11 @@ def test_evaluate_label_mismatch(trained, reviews, tmp_path: Path) -> None:
 def test_three_classes_replacing_an_existing_model(trained, reviews, tmp_path: Path) -> None:
     out = tmp_path / "m"
     shutil.copytree(trained.out, out)
-    (out / "stale.txt").write_text("from the old model")
+    (out / "stale.txt").write_text("a file rnnlab did not write")
+    with pytest.raises(RnnlabError, match="holds files rnnlab did not write"):
+        train(dataset(reviews, 40, 101), out, progress=False, log=lambda _m: None, **configs())
+    assert (out / "stale.txt").exists()  # nothing deleted
+    (out / "stale.txt").unlink()
     result = train(
         dataset(reviews, 400, 101, ("neg", "neu", "pos")),
         out,
@@ -244,7 +248,7 @@ def test_three_classes_replacing_an_existing_model(trained, reviews, tmp_path: P
         **configs(seed=1),
     )
     assert result.metrics["validation"]["accuracy"] >= 0.9
-    assert sorted(p.name for p in out.iterdir()) == MODEL_FILES  # the stale file is gone
+    assert sorted(p.name for p in out.iterdir()) == MODEL_FILES
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
     clf = load1(out)
     assert clf.label_names == ["neg", "neu", "pos"]

@@ -12,6 +12,7 @@ from rnnlab.cli import (  # noqa: E402,F401
     classify,
     embed,
     experiment,
+    explain,
     export,
     generate,
     seq2seq,

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +54,43 @@ class Treebank:
         return sum(len(s.forms) for s in self.sentences)
 
 
+_ID = re.compile(r"\d+|\d+-\d+|\d+\.\d+")
+_HEAD = re.compile(r"\d+|_")
+
+
+def check_conllu_lines(text: str, source: str = "<string>") -> None:
+    """Refuse a token line that is not 10 tab-separated columns with a valid ID and HEAD.
+
+    The ``conllu`` package is lenient (a 3-column line gives a word tagged
+    ``_``) and its errors do not say where; this names the line.
+    """
+    fix = "each token line needs 10 tab-separated columns (ID FORM LEMMA UPOS ... MISC)"
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) != 10:
+            raise DataError(
+                f"{source} line {number}: {len(cols)} column(s) instead of 10 "
+                f"(got {line[:40]!r}); {fix}"
+            )
+        if not _ID.fullmatch(cols[0]):
+            raise DataError(
+                f"{source} line {number}: ID {cols[0][:20]!r} is not a word number "
+                f"(1), range (1-2) or empty node (1.1); {fix}"
+            )
+        if "-" not in cols[0] and "." not in cols[0] and not _HEAD.fullmatch(cols[6]):
+            raise DataError(
+                f"{source} line {number}: HEAD {cols[6][:20]!r} is not a word number or _; {fix}"
+            )
+
+
 def parse_conllu(text: str, source: str = "<string>") -> list[Sentence]:
     """Parse CoNLL-U text into sentences (words only; ranges and empty nodes dropped)."""
     import conllu
 
+    check_conllu_lines(text, source)
     try:
         token_lists = conllu.parse(text)
     except Exception as exc:  # conllu raises ParseException and others
@@ -77,16 +112,32 @@ def parse_conllu(text: str, source: str = "<string>") -> list[Sentence]:
 
 def _read_member(path: Path, split: str) -> tuple[str, str]:
     suffix = f"-ud-{split}.conllu"
-    with tarfile.open(path, "r:*") as tar:
-        names = [m.name for m in tar.getmembers() if m.isfile() and m.name.endswith(".conllu")]
-        match = [n for n in names if n.endswith(suffix)]
-        if not match:
-            have = ", ".join(sorted(Path(n).name for n in names)) or "none"
-            raise DataError(f"{path} has no *{suffix} file (it has: {have}); pick another --split")
-        member = tar.extractfile(match[0])
-        assert member is not None
-        data = member.read()
-    return data.decode("utf-8"), f"{path}:{match[0]}"
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".conllu")]
+            match = [m for m in members if m.name.endswith(suffix)]
+            if not match:
+                have = ", ".join(sorted(Path(m.name).name for m in members)) or "none"
+                raise DataError(
+                    f"{path} has no *{suffix} file (it has: {have}); pick another --split"
+                )
+            member = tar.extractfile(match[0])
+            data = member.read() if member is not None else b""
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise DataError(
+            f"cannot read the archive {path}: {e or type(e).__name__}; it is truncated or "
+            "not a tar(.gz) file — download it again"
+        ) from None
+    where = f"{path}:{match[0].name}"
+    return _decode(data, where), where
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DataError(f"{where} line {line}: not valid UTF-8; re-save it as UTF-8") from None
 
 
 def load_conllu(source: str | Path, split: str | None = None) -> Treebank:
@@ -114,10 +165,7 @@ def load_conllu(source: str | Path, split: str | None = None) -> Treebank:
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     else:
         raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DataError(f"{path} is not UTF-8 text; re-save it as UTF-8") from None
+        text = _decode(raw, str(path))
         where, sha = str(path), hashlib.sha256(raw).hexdigest()
     sentences = parse_conllu(text, where)
     if not sentences:

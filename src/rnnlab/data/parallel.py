@@ -42,7 +42,10 @@ def read_parallel_tsv(path: str | Path) -> list[Pair]:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(f"{path} line {line}: not valid UTF-8; re-save the file as UTF-8") from None
     pairs: list[Pair] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # Only a line feed ends a line (str.splitlines would also split at U+2028,
+    # U+0085 or a form feed inside a sentence, shifting every later line number).
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         parts = line.split("\t")

@@ -20,6 +20,7 @@ def stratified_split(
     labels: Sequence[int] | Sequence[str] | np.ndarray,
     val_fraction: float = 0.1,
     seed: int = 0,
+    label_names: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split example indices into train and validation, stratified by label.
 
@@ -32,6 +33,9 @@ def stratified_split(
         as scikit-learn does).
     seed : int, optional
         Random seed; the split is a deterministic function of labels, fraction and seed.
+    label_names : sequence of str, optional
+        Class names when `labels` are indices into them: error messages then
+        name the class (``'pos'``), not its index.
 
     Returns
     -------
@@ -52,6 +56,8 @@ def stratified_split(
     classes, counts = np.unique(y, return_counts=True)
     if counts.min() < 2:
         rare = classes[counts.argmin()].item()
+        if label_names is not None and isinstance(rare, int) and 0 <= rare < len(label_names):
+            rare = str(label_names[rare])
         raise DataError(
             f"class {rare!r} has only 1 example; a stratified split needs at least 2 per class "
             "— add examples of it or remove it"
@@ -94,5 +100,5 @@ def train_val_split(
     """
     if not ds.is_labeled:
         raise DataError(f"{ds.source} has no labels; a train/validation split needs them")
-    train, val = stratified_split(ds.labels, val_fraction, seed)
+    train, val = stratified_split(ds.labels, val_fraction, seed, ds.label_names)
     return ds.subset(train), ds.subset(val)

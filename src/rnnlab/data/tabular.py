@@ -6,6 +6,12 @@ integers (JSON Lines: also booleans); they become strings, and `label_names` is
 their sorted set (numerically when all look like integers) unless given.
 Every problem raises `DataError` naming the file and, where it applies, the line.
 The fingerprint `TextDataset.sha256` is the sha256 of the file's bytes.
+
+Files are read as a stream of lines (:class:`ByteLines` -> :func:`iter_lines`
+-> :func:`iter_table_texts`), so that ``rnnlab predict --file`` needs memory
+for one chunk of rows, not for the file. Only a line feed ends a line (CRLF
+too, its CR dropped): U+2028, U+0085 or a form feed inside a text is text,
+as in CSV and JSON.
 """
 
 from __future__ import annotations
@@ -13,11 +19,11 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rnnlab.data.dataset import TextDataset
 from rnnlab.data.imdb import is_imdb_source, load_imdb
@@ -26,84 +32,204 @@ from rnnlab.errors import DataError
 TABLE_FORMATS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".jsonl": None, ".ndjson": None}
 _INT = re.compile(r"[+-]?\d+")
 _FIX_COLS = "pass --text-col/--label-col"
+_FIELD_LIMIT = 2**31 - 1  # csv's default (131072 characters) is below a long review
 
 
-def _read_utf8(path: Path) -> tuple[str, str]:
-    """Return the file's text (BOM removed) and the sha256 of its bytes."""
+class ByteLines:
+    """The lines of a binary stream (``b"\\n"`` kept), counting and hashing what passes.
+
+    Iterating a binary file splits at ``b"\\n"`` only, whatever else the bytes
+    hold. ``bytes_read`` is what has been handed out so far (for a progress
+    bar); ``sha256`` the hex digest of those bytes (the whole file once
+    iteration ends).
+    """
+
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self.stream = stream
+        self.bytes_read = 0
+        self._sha = hashlib.sha256()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for raw in self.stream:
+            self.bytes_read += len(raw)
+            self._sha.update(raw)
+            yield raw
+
+    @property
+    def sha256(self) -> str:
+        return self._sha.hexdigest()
+
+
+def _decoded(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text with its line ending), strictly UTF-8, BOM dropped."""
+    for n, raw in enumerate(lines, 1):
+        if n == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DataError(
+                f"{name} line {n}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at position "
+                f"{e.start + 1}); re-save the file as UTF-8"
+            ) from None
+        yield n, text
+
+
+def iter_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line of a binary stream, without its line ending.
+
+    Only ``\\n`` ends a line (``\\r\\n`` too: the ``\\r`` is dropped); blank
+    lines are kept, so line ``i`` of the output is line ``i`` of the input.
+
+    Raises
+    ------
+    DataError
+        Bytes that are not UTF-8, naming ``name`` and the line.
+    """
+    for n, text in _decoded(lines, name):
+        if text.endswith("\n"):
+            text = text[:-1]
+            if text.endswith("\r"):
+                text = text[:-1]
+        yield n, text
+
+
+class _Table:
+    """Records of a CSV/TSV/JSONL stream: ``(line where the record starts, dict)``.
+
+    ``columns`` is the header (CSV/TSV) or the first record's keys (JSONL),
+    set before the first record is yielded (None until then). Blank lines
+    are not records.
+    """
+
+    def __init__(self, lines: Iterable[bytes], name: str, delimiter: str | None) -> None:
+        self.lines, self.name, self.delimiter = lines, name, delimiter
+        self.columns: list[str] | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        if self.delimiter is None:
+            return self._jsonl()
+        return self._csv()
+
+    def _csv(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        at = 0  # the last line handed to the csv reader
+
+        def texts() -> Iterator[str]:
+            nonlocal at
+            for n, text in _decoded(self.lines, self.name):
+                at = n
+                yield text
+
+        reader = csv.reader(texts(), delimiter=self.delimiter)
+        while True:
+            start = at + 1
+            old = csv.field_size_limit(_FIELD_LIMIT)
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                raise DataError(
+                    f"{self.name} line {at}: malformed row ({e}); quote fields that contain "
+                    f"{self.delimiter!r}, quotes or line breaks"
+                ) from None
+            finally:
+                csv.field_size_limit(old)
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if self.columns is None:
+                self.columns = [c.strip() for c in row]
+                continue
+            if len(row) != len(self.columns):
+                raise DataError(
+                    f"{self.name} line {start}: {len(row)} fields but the header has "
+                    f"{len(self.columns)}; quote fields that contain {self.delimiter!r} or newlines"
+                )
+            yield start, dict(zip(self.columns, row, strict=True))
+
+    def _jsonl(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for n, line in iter_lines(self.lines, self.name):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(
+                    f"{self.name} line {n}: not valid JSON ({e.msg} at column {e.colno}); "
+                    "each line must be one JSON object"
+                ) from None
+            except (ValueError, RecursionError) as e:  # a 5,000-digit number, [[[[...
+                raise DataError(
+                    f"{self.name} line {n}: not valid JSON ({type(e).__name__}: "
+                    f"{str(e).splitlines()[0] if str(e) else 'too deep'}); "
+                    "each line must be one JSON object"
+                ) from None
+            if not isinstance(rec, dict):
+                raise DataError(
+                    f"{self.name} line {n}: expected a JSON object like "
+                    f'{{"text": ..., "label": ...}}, got {type(rec).__name__}'
+                )
+            if self.columns is None:
+                self.columns = list(rec)
+            yield n, rec
+
+
+def _check_suffix(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise DataError(
+            f"{path}: unsupported file type '{suffix or '(none)'}'; "
+            f"use one of {', '.join(TABLE_FORMATS)}"
+        )
+    return TABLE_FORMATS[suffix]
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """``open(path, "rb")``, or a DataError naming the path and what to pass instead."""
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "not found"
         raise DataError(f"{path}: {what}; pass a .csv, .tsv or .jsonl file")
     try:
-        data = path.read_bytes()
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
     except OSError as e:
         raise DataError(f"cannot read {path}: {e.strerror or e}") from None
-    sha = hashlib.sha256(data).hexdigest()
-    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
-    try:
-        return body.decode("utf-8"), sha
-    except UnicodeDecodeError as e:
-        line = body.count(b"\n", 0, e.start) + 1
-        col = e.start - body.rfind(b"\n", 0, e.start)
-        raise DataError(
-            f"{path} line {line}: not valid UTF-8 (byte 0x{body[e.start]:02x} at position "
-            f"{col}); re-save the file as UTF-8"
-        ) from None
 
 
-def _csv_rows(path: Path, text: str, delimiter: str) -> tuple[list[str], list[tuple[int, dict]]]:
-    """Return the header and (line number, row as dict) for each non-blank row."""
-    old = csv.field_size_limit()
-    csv.field_size_limit(2**31 - 1)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[tuple[int, dict]] = []
-    try:
-        while True:
-            start = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if header is None:
-                header = [c.strip() for c in row]
-                continue
-            if len(row) != len(header):
-                raise DataError(
-                    f"{path} line {start}: {len(row)} fields but the header has {len(header)}; "
-                    f"quote fields that contain {delimiter!r} or newlines"
-                )
-            rows.append((start, dict(zip(header, row, strict=True))))
-    except csv.Error as e:
-        raise DataError(f"{path} line {reader.line_num}: malformed row ({e})") from None
-    finally:
-        csv.field_size_limit(old)
-    if header is None:
-        raise DataError(f"{path} is empty; expected a header row naming the columns")
-    return header, rows
+def _column_missing(col: str, columns: list[str] | None, name: str, flag: str) -> DataError:
+    found = ", ".join(columns or []) or "(none)"
+    return DataError(f"column '{col}' not found in {name}; columns found: {found} — {flag}")
 
 
-def _jsonl_rows(path: Path, text: str) -> tuple[list[str], list[tuple[int, dict]]]:
-    """Return the first record's keys and (line number, record) for each non-blank line."""
-    rows: list[tuple[int, dict]] = []
-    for n, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(
-                f"{path} line {n}: not valid JSON ({e.msg} at column {e.colno}); "
-                "each line must be one JSON object"
-            ) from None
-        if not isinstance(rec, dict):
-            raise DataError(
-                f"{path} line {n}: expected a JSON object like "
-                f'{{"text": ..., "label": ...}}, got {type(rec).__name__}'
-            )
-        rows.append((n, rec))
-    return (list(rows[0][1]) if rows else []), rows
+def _text_of(rec: dict[str, Any], col: str, name: str, line: int) -> str:
+    value = "" if rec[col] is None else rec[col]
+    if not isinstance(value, str):
+        raise DataError(f"{name} line {line}: text in '{col}' must be a string")
+    return value
+
+
+def iter_table_texts(
+    lines: Iterable[bytes], name: str, suffix: str, text_col: str = "text"
+) -> Iterator[tuple[int, str]]:
+    """(line where the row starts, text) of each row of a CSV/TSV/JSONL stream.
+
+    The streaming reader behind ``rnnlab predict --file table.csv``: one row
+    in memory at a time. An empty or null text is yielded as ``""`` (the
+    caller answers it with a reason); a missing column, bad JSON, a row with
+    the wrong number of fields or undecodable bytes raise `DataError` naming
+    ``name`` and the line.
+    """
+    suffix = suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise DataError(f"{name}: unsupported table type '{suffix}'; use .csv, .tsv or .jsonl")
+    table = _Table(lines, name, TABLE_FORMATS[suffix])
+    first = True
+    for line, rec in table:
+        if text_col not in rec:
+            if first:
+                raise _column_missing(text_col, table.columns, name, "pass --text-col")
+            raise DataError(f"{name} line {line}: no '{text_col}' field; every line needs one")
+        first = False
+        yield line, _text_of(rec, text_col, name, line)
 
 
 def _label_str(value: Any, path: Path, line: int, col: str) -> str:
@@ -163,51 +289,44 @@ def load_table(
         an empty text or label, no rows, a single class, or an unknown label.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_FORMATS:
-        raise DataError(
-            f"{path}: unsupported file type '{suffix or '(none)'}'; "
-            f"use one of {', '.join(TABLE_FORMATS)}"
-        )
-    content, sha = _read_utf8(path)
-    delimiter = TABLE_FORMATS[suffix]
-    columns, rows = _csv_rows(path, content, delimiter) if delimiter else _jsonl_rows(path, content)
-    for col in (text_col, label_col):
-        if col is not None and rows and col not in columns:
-            raise DataError(
-                f"column '{col}' not found in {path}; columns found: {', '.join(columns)} "
-                f"— {_FIX_COLS}"
-            )
-    if not rows:
-        raise DataError(f"{path} has no rows; it needs at least one text")
-
+    delimiter = _check_suffix(path)
     given = None if label_names is None else {str(n): i for i, n in enumerate(label_names)}
     if given is not None and len(given) != len(label_names):
         raise DataError(f"label names {label_names} are not unique; give each class once")
     texts: list[str] = []
     raw: list[str] = []
-    for line, rec in rows:
-        if text_col not in rec or (label_col is not None and label_col not in rec):
-            missing = text_col if text_col not in rec else label_col
-            raise DataError(f"{path} line {line}: no '{missing}' field; every line needs one")
-        text = "" if rec[text_col] is None else rec[text_col]
-        if not isinstance(text, str):
-            raise DataError(f"{path} line {line}: text in '{text_col}' must be a string")
-        if not text.strip():
-            raise DataError(
-                f"{path} line {line}: empty text in column '{text_col}'; fill it in or remove the row"
-            )
-        texts.append(text)
-        if label_col is None:
-            continue
-        label = _label_str(rec[label_col], path, line, label_col)
-        if given is not None and label not in given:
-            raise DataError(
-                f"{path} line {line}: label '{label}' is not one of the label names "
-                f"{', '.join(given)}; fix the row or the label names"
-            )
-        raw.append(label)
-
+    with open_binary(path) as fh:
+        lines = ByteLines(fh)
+        table = _Table(lines, str(path), delimiter)
+        for line, rec in table:
+            if not texts:  # the first record: the columns are known
+                for col in (text_col, label_col):
+                    if col is not None and col not in table.columns:
+                        raise _column_missing(col, table.columns, str(path), _FIX_COLS)
+            if text_col not in rec or (label_col is not None and label_col not in rec):
+                missing = text_col if text_col not in rec else label_col
+                raise DataError(f"{path} line {line}: no '{missing}' field; every line needs one")
+            text = _text_of(rec, text_col, str(path), line)
+            if not text.strip():
+                raise DataError(
+                    f"{path} line {line}: empty text in column '{text_col}'; "
+                    "fill it in or remove the row"
+                )
+            texts.append(text)
+            if label_col is None:
+                continue
+            label = _label_str(rec[label_col], path, line, label_col)
+            if given is not None and label not in given:
+                raise DataError(
+                    f"{path} line {line}: label '{label}' is not one of the label names "
+                    f"{', '.join(given)}; fix the row or the label names"
+                )
+            raw.append(label)
+        if table.columns is None and delimiter is not None:
+            raise DataError(f"{path} is empty; expected a header row naming the columns")
+        sha = lines.sha256
+    if not texts:
+        raise DataError(f"{path} has no rows; it needs at least one text")
     if label_col is None:
         return TextDataset(texts, [], [], source=str(path), sha256=sha)
     if given is None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,7 @@ from rnnlab.explain.trajectory import classifier_trajectory, linear_trajectory
 from rnnlab.text import tokenize
 
 METHODS = {"ig": "integrated-gradients", "occlusion": "occlusion"}
+MEMORY_TEXTS = 5  # the HTML page shows the LSTM memory view of this many texts
 
 
 @dataclass
@@ -129,11 +131,11 @@ def explain_classifier(
             f"method must be 'ig' (integrated gradients) or 'occlusion', got {method!r}"
         )
     check_steps(steps)
-    preds = clf.predict(texts)
     net = clf.net
     was_training = net.training
-    net.eval()
+    net.eval()  # no dropout, for the prediction and its explanation alike
     try:
+        preds = clf.predict(texts)
         return [
             _explain_recurrent(clf, t, p, method, steps) for t, p in zip(texts, preds, strict=True)
         ]
@@ -235,6 +237,47 @@ def explain_model(model, texts: Sequence[str], method: str | None = None, steps:
     raise RnnlabError(
         f"explanations are for text classifiers (recurrent or linear); got {type(model).__name__}"
     )
+
+
+def load_explainable(path: str | Path | None = None, threads: int | None = None):
+    """``rnnlab.load`` for explaining: a classifier, recurrent ones with the torch backend.
+
+    Explanations need the network's gradients, so a recurrent classifier is
+    loaded without the onnxruntime session (``label``/``score`` then come from
+    torch too). Other kinds of model raise RnnlabError.
+    """
+    from rnnlab.artifacts import read_config
+    from rnnlab.tasks import load
+    from rnnlab.tasks.base import bundled_model_path
+
+    path = Path(path) if path is not None else bundled_model_path()
+    kind = read_config(path, verify=False).get("kind")
+    if kind not in ("classifier", "linear-classifier"):
+        raise RnnlabError(
+            f"{path} holds a {kind!r} model; explanations are for text classifiers "
+            "(trained with `rnnlab train`)"
+        )
+    return load(path, backend="torch" if kind == "classifier" else "auto", threads=threads)
+
+
+def explain_page(
+    model, texts: Sequence[str], explanations: Sequence[dict], layer: int = 0,
+    memory_texts: int = MEMORY_TEXTS,
+) -> str:  # fmt: skip
+    """The ``--html`` page: :func:`render_html` plus, for an LSTM, the memory view
+    (layer ``layer``, forward direction) of the first ``memory_texts`` texts."""
+    from rnnlab.explain.memory import memory_view
+    from rnnlab.explain.render import render_html
+
+    rnn = getattr(getattr(model, "net", None), "rnn", None)
+    memory = []
+    if rnn is not None and rnn.cell == "lstm":
+        memory = [
+            memory_view(model, text, layer) if any(t["read"] for t in e["tokens"]) else None
+            for text, e in zip(texts[:memory_texts], explanations, strict=False)
+        ]
+    name = model.path.name if getattr(model, "path", None) else type(model).__name__
+    return render_html(explanations, memory, title=f"rnnlab explain: {name}")
 
 
 def _zero_completeness() -> dict[str, float]:

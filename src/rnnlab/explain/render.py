@@ -147,6 +147,7 @@ main{max-width:1100px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
 .muted{color:#5b6475;font-size:13px}
 .card{background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:16px 18px;margin:16px 0}
+.card>h2:first-child{margin-top:0}
 .label{display:inline-block;font-weight:700;padding:2px 10px;border-radius:12px;
   background:#1d2430;color:#fff;margin-right:8px}
 .words{line-height:2.1;margin:12px 0}

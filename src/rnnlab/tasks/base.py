@@ -111,6 +111,7 @@ class Task:
 
     def __init__(self, training: TrainConfig) -> None:
         self.training = training
+        self.history = None  # the fit's History, set by run() before evaluate()
 
     # -- hooks every task supplies -------------------------------------------------
     def read(self, log: Log) -> Any:
@@ -193,6 +194,7 @@ def run(task: Task, out: str | Path, progress: bool = True, log: Log = print) ->
     built = task.build(data, log)
     t0 = time.perf_counter()
     history: History = task.fit(built, checkpoint_dir_for(out), progress, log)
+    task.history = history  # what evaluate may read (e.g. the best epoch's validation loss)
     network_seconds = time.perf_counter() - t0
     model = task.predictor(built)
     metrics = task.evaluate(model, data, log)
@@ -226,8 +228,8 @@ def run(task: Task, out: str | Path, progress: bool = True, log: Log = print) ->
     writers.update(task.plots(history, metrics))
     write_model_dir(out, config, writers, checked=(*built.files, "model.safetensors"))
     log(f"saved {out}")
-    if hasattr(model, "path"):
-        model.path, model.config = out, config
+    if hasattr(model, "path"):  # the model in memory reads as rnnlab.load(out) would
+        model.path, model.config = out, read_config(out, verify=False)
     return TrainResult(out, metrics, history.epochs, seconds, history.best_epoch, model)
 
 

@@ -17,7 +17,6 @@ fit anything.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -462,7 +461,7 @@ def evaluate(
     cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Metrics of a model on labeled data; optionally write JSON + confusion PNG to ``out``."""
-    from rnnlab.training.metrics import classification_metrics, plot_confusion
+    from rnnlab.training.metrics import classification_metrics, write_evaluation
 
     clf = model if hasattr(model, "predict_proba") else load(model)  # a loaded model or a path
     ds = (
@@ -491,10 +490,5 @@ def evaluate(
     metrics["reviews_per_second"] = round(len(ds) / max(seconds, 1e-9), 1)
     metrics["backend"] = clf.backend
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        from rnnlab.training.loop import write_text_atomic
-
-        write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-        plot_confusion(metrics, out / "confusion_matrix.png")
+        write_evaluation(metrics, out)
     return metrics

@@ -467,7 +467,6 @@ class GenerateTask(Task):
         self.text, self.generator = text, generator
         self.columns, self.cache_dir = (text_col, label_col), cache_dir
         self.max_train, self.test_limit = max_train, test_limit
-        self.history = None
 
     def read(self, log) -> Splits:
         seed = self.training.seed
@@ -543,10 +542,6 @@ class GenerateTask(Task):
         }
 
     step = staticmethod(lm_step)
-
-    def fit(self, built, checkpoint_dir, progress, log):
-        self.history = super().fit(built, checkpoint_dir, progress, log)
-        return self.history
 
     def describe_epoch(self, r: dict[str, float]) -> str:
         return (

@@ -44,6 +44,7 @@ import numpy as np
 
 from rnnlab.config import Config, TrainConfig, check_value
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
+from rnnlab.models.losses import masked_token_loss
 from rnnlab.models.seq2seq import BOS, BOS_TOKEN, EOS, EOS_TOKEN, Seq2Seq, Seq2SeqConfig
 from rnnlab.tasks.base import (
     Built,
@@ -200,8 +201,6 @@ def _batches(src, tgt, batch_size, shuffle, seed):
 
 def seq2seq_step(model, batch):
     """Teacher-forced token cross-entropy (padding ignored) and correct-token count."""
-    from rnnlab.models.losses import masked_token_loss
-
     ids, lens, y_in, y_out = batch
     logits = model(ids, lens, y_in)  # (N, M, V)
     return masked_token_loss(logits, y_out, PAD)

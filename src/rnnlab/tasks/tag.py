@@ -28,7 +28,6 @@ archive (``("ud_english_ewt_v2.15.tar.gz", "dev")``), or a loaded
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -40,7 +39,7 @@ import numpy as np
 from rnnlab.config import TrainConfig
 from rnnlab.data.conllu import Sentence, Treebank, load_conllu
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
-from rnnlab.models.tagger import IGNORE, TaggerConfig
+from rnnlab.models.tagger import IGNORE, TaggerConfig, tagging_step
 from rnnlab.tasks.base import (
     Built,
     Task,
@@ -235,8 +234,6 @@ class Tagger:
 
 def tag_step(model, batch):
     """:func:`~rnnlab.models.tagger.tagging_step` on a :func:`make_batches` batch."""
-    from rnnlab.models.tagger import tagging_step
-
     return tagging_step(model, batch[:4])
 
 
@@ -495,13 +492,9 @@ def evaluate_tagger(
         "data": {"source": str(tb.source), "sha256": tb.sha256},
     }
     if out is not None:
-        from rnnlab.training.loop import write_text_atomic
-        from rnnlab.training.metrics import plot_confusion
+        from rnnlab.training.metrics import write_evaluation
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-        plot_confusion(metrics, out / "confusion_matrix.png")
+        write_evaluation(metrics, out)
     return metrics
 
 

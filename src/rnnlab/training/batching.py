@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rnnlab.errors import RnnlabError
 from rnnlab.text import PAD
 
 
@@ -54,6 +55,11 @@ def bucket_batches(
         ctx = current_context()
         rank = ctx.rank if rank is None else rank
         world_size = ctx.world_size if world_size is None else world_size
+    if batch_size < world_size:
+        raise RnnlabError(
+            f"batch size {batch_size} cannot be shared by {world_size} processes; "
+            f"use --batch-size {world_size} or more (it is the global batch)"
+        )
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(lengths))
     chunk = batch_size * window

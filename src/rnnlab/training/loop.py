@@ -85,7 +85,15 @@ def seed_everything(seed: int) -> None:
 
 
 def set_threads(threads: int) -> None:
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    """Use ``threads`` torch threads; 0: this process's share of the cores.
+
+    Alone, that is every core; under torchrun with N processes on this machine
+    (``LOCAL_WORLD_SIZE``), ``cores // N``, so the processes do not fight over cores.
+    """
+    if not threads:
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+        threads = max(1, (os.cpu_count() or 1) // max(local, 1))
+    torch.set_num_threads(threads)
 
 
 @dataclass
@@ -233,6 +241,7 @@ class _Trainer:
     ) -> None:
         self.model, self.step_fn, self.config, self.ctx, self.log = model, step, config, ctx, log
         self.dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.home = next((p.device for p in model.parameters()), torch.device("cpu"))
         if ctx.backend == "nccl":
             model.to(ctx.device)
         self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
@@ -680,5 +689,6 @@ def fit(
         trainer.run(net, train_batches, val_batches, on_epoch, bars, interrupts)
     if trainer.best_state is not None:
         model.load_state_dict(trainer.best_state)
+    model.to(trainer.home)  # back where the caller had it (NCCL training moved it to a GPU)
     model.eval()
     return trainer.history

@@ -1,4 +1,9 @@
-"""Classification metrics (scikit-learn) and the plots that go with them."""
+"""Metrics and the plots that go with them.
+
+Classification (scikit-learn: accuracy, P/R/F1, ROC-AUC, confusion matrix),
+their plots and :func:`write_evaluation`; sequence-output metrics for seq2seq
+(edit distance, exact match, CER, BLEU via sacrebleu).
+"""
 
 from __future__ import annotations
 
@@ -122,6 +127,26 @@ def _save(fig, path: Path) -> None:
     os.replace(tmp, path)
 
 
+# ------------------------------------------------------- an evaluation's files
+
+
+def write_evaluation(metrics: dict, out: str | Path) -> Path:
+    """Write ``metrics.json`` and ``confusion_matrix.png`` into folder ``out`` (created).
+
+    ``metrics`` holds ``labels`` and ``confusion_matrix`` (see
+    :func:`plot_confusion`); the JSON is written atomically.
+    """
+    import json
+
+    from rnnlab.training.loop import write_text_atomic
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    plot_confusion(metrics, out / "confusion_matrix.png")
+    return out
+
+
 # ------------------------------------------------------- sequence-output metrics (seq2seq)
 
 
@@ -163,4 +188,89 @@ def score_outputs(hypotheses: Sequence[str], references: Sequence[str], level: s
         "exact_match": exact / max(n, 1),
         "cer": edits / max(chars, 1),
         "bleu": bleu,
+    }
+
+
+# ------------------------------------------------------- curves for the training report
+
+
+def classifier_curves(
+    y_true: np.ndarray,
+    probs: np.ndarray,
+    label_names: Sequence[str],
+    max_points: int = 200,
+    bins: int = 10,
+) -> dict:
+    """ROC and calibration curves as JSON-ready points (for ``rnnlab.report``).
+
+    Training stores them as ``metrics["validation"]["curves"]``, so that the
+    report can draw them without keeping every example's probabilities.
+
+    - ``roc``: ``{label: {"fpr": [...], "tpr": [...], "auc": float}}``. Two
+      classes: one curve, of the second label's probability (e.g. "pos").
+      More classes: one-vs-rest, one curve per class (a class absent from
+      ``y_true`` gets None). Curves longer than ``max_points`` keep evenly
+      spaced vertices of scikit-learn's ``roc_curve``.
+    - ``calibration``: ``bins`` equal-width bins of the predicted value, with
+      each bin's mean prediction, the observed frequency and the count (None
+      for an empty bin), and the expected calibration error
+      ``ECE = sum_b (n_b / N) |observed_b - predicted_b|``. Two classes:
+      ``of = "P(<second label>)"`` against the share of that label. More
+      classes: ``of = "confidence"``, the top class's probability against
+      accuracy (a reliability diagram).
+    """
+    from sklearn import metrics as skm
+
+    y_true = np.asarray(y_true)
+    probs = np.asarray(probs, dtype=np.float64)  # (N, C)
+    if probs.ndim != 2 or probs.shape != (len(y_true), len(label_names)):
+        raise ValueError(
+            f"probs must be (N, C) = ({len(y_true)}, {len(label_names)}), got {probs.shape}"
+        )
+    binary = len(label_names) == 2
+    roc: dict[str, dict | None] = {}
+    for k in [1] if binary else range(len(label_names)):
+        positive = y_true == k
+        if positive.all() or not positive.any():
+            roc[label_names[k]] = None
+            continue
+        fpr, tpr, _ = skm.roc_curve(positive, probs[:, k])
+        if len(fpr) > max_points:
+            keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+            fpr, tpr = fpr[keep], tpr[keep]
+        roc[label_names[k]] = {
+            "fpr": np.round(fpr, 5).tolist(),
+            "tpr": np.round(tpr, 5).tolist(),
+            "auc": float(skm.roc_auc_score(positive, probs[:, k])),
+        }
+    if binary:
+        of, value, hit = f"P({label_names[1]})", probs[:, 1], (y_true == 1)
+    else:
+        of, value, hit = "confidence", probs.max(axis=1), (probs.argmax(axis=1) == y_true)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, value, side="right") - 1, 0, bins - 1)  # (N,)
+    predicted, observed, count = [], [], []
+    ece = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        n = int(in_bin.sum())
+        count.append(n)
+        if n == 0:
+            predicted.append(None)
+            observed.append(None)
+            continue
+        p, o = float(value[in_bin].mean()), float(hit[in_bin].mean())
+        predicted.append(round(p, 5))
+        observed.append(round(o, 5))
+        ece += n / len(y_true) * abs(o - p)
+    return {
+        "roc": roc,
+        "calibration": {
+            "of": of,
+            "bin_edges": np.round(edges, 5).tolist(),
+            "mean_predicted": predicted,
+            "observed": observed,
+            "count": count,
+            "ece": ece,
+        },
     }

@@ -54,7 +54,8 @@ const KIND_TEXT = {
 async function loadModel() {
   const r = await api("model");
   if (!r.ok) {
-    setStatus($("model-info"), `cannot read the model: ${r.detail}`, true);
+    const why = r.status === 401 ? "this server needs an API key: enter it below" : r.detail;
+    setStatus($("model-info"), `cannot read the model: ${why}`, true);
     return;
   }
   const info = r.data;
@@ -295,9 +296,9 @@ function markTrajectory(index) {
 }
 
 function tagColour(tag) {
-  let h = 0;
-  for (const ch of tag) h = (h * 31 + ch.codePointAt(0)) % 360;
-  return `hsl(${h}, 70%, 88%)`;
+  let h = 2166136261; // FNV-1a, so that similar tags get distant hues
+  for (const ch of tag) h = Math.imul(h ^ ch.codePointAt(0), 16777619) >>> 0;
+  return `hsl(${h % 360}, 70%, 86%)`;
 }
 
 function renderTags(prediction) {
