@@ -476,3 +476,13 @@ def test_weight_shapes_of_a_broken_file(torch_model: Path, damage) -> None:
     weights.write_bytes(damage(weights.read_bytes()))
     with pytest.raises(ArtifactError, match="not a valid safetensors file.*retrain or restore"):
         artifacts.weight_shapes(weights)
+
+
+def test_a_data_file_must_be_checksummed_when_written(tmp_path: Path) -> None:
+    files = {**writers(), "tokenizer.json": json_writer({})}
+    with pytest.raises(ValueError, match="tokenizer.json must be in `checked`"):
+        write_model_dir(tmp_path / "m", base_config(), files)
+    assert listing(tmp_path) == []
+    checked = ("vocab.json", "model.safetensors", "tokenizer.json")
+    out = write_model_dir(tmp_path / "m", base_config(), files, checked=checked)
+    assert set(read_config(out)["files"]) == set(checked)

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from rnnlab.embeddings import Coverage, embedding_matrix, load_vectors, stable_hash, train_word2vec
+from rnnlab.embeddings import (
+    Coverage,
+    TokenFile,
+    embedding_matrix,
+    load_vectors,
+    stable_hash,
+    train_word2vec,
+)
 from rnnlab.errors import RnnlabError
 from rnnlab.text import OOV, PAD, Vocab, tokenize
 
@@ -165,3 +172,81 @@ def test_embedding_matrix_from_trained_word2vec(tokens: list[list[str]]) -> None
             assert np.array_equal(matrix[i], kv[token])
     assert cov.vocab_covered == sum(t in kv.key_to_index for t in vocab.itos[2:])
     assert cov.tokens_total == sum(vocab.counts.values())
+
+
+class CountingCorpus:
+    """A restartable corpus read from a file, counting how often it is read from the start."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                yield line.split()
+
+
+@pytest.mark.parametrize("epochs", [1, 3])
+def test_word2vec_from_a_restartable_corpus(
+    tokens: list[list[str]], tmp_path: Path, epochs: int
+) -> None:
+    """gensim reads the corpus epochs + 1 times (vocabulary, then each epoch), and the
+    vectors are exactly those trained from the same texts as a list."""
+    path = tmp_path / "corpus.txt"
+    path.write_text("".join(" ".join(t) + "\n" for t in tokens), encoding="utf-8")
+    corpus = CountingCorpus(path)
+    streamed = train_word2vec(corpus, dim=8, epochs=epochs, seed=5, min_count=1)
+    assert corpus.passes == epochs + 1
+    listed = train_word2vec(tokens, dim=8, epochs=epochs, seed=5, min_count=1)
+    assert streamed.index_to_key == listed.index_to_key
+    assert np.array_equal(streamed.vectors, listed.vectors)
+
+
+def test_token_file_round_trip_and_same_vectors(tokens: list[list[str]], tmp_path: Path) -> None:
+    tokens = [*tokens, ["tab\there", "new\nline", "ünï"]]
+    corpus = TokenFile.write(tmp_path / "t.jsonl", iter(tokens))  # written in one pass
+    assert list(corpus) == tokens and list(corpus) == tokens  # read again from the start
+    a = train_word2vec(corpus, dim=8, epochs=2, seed=1)
+    b = train_word2vec(tokens, dim=8, epochs=2, seed=1)
+    assert np.array_equal(a.vectors, b.vectors)
+
+
+def test_word2vec_refuses_a_one_shot_generator_and_raw_text_items(
+    tokens: list[list[str]],
+) -> None:
+    with pytest.raises(RnnlabError, match="can be read only once; gensim reads the corpus 3 times"):
+        train_word2vec((t for t in tokens), epochs=2)
+
+    class Texts:
+        def __iter__(self):
+            yield "a raw text, not tokens"
+
+    with pytest.raises(RnnlabError, match="got raw text"):
+        train_word2vec(Texts(), epochs=1)
+    with pytest.raises(RnnlabError, match="no word occurs 5 times in the 2 texts"):
+        train_word2vec([["a", "b"], ["c"]], min_count=5)
+
+
+def test_train_vectors_streams_text_and_table_files(reviews, tmp_path: Path) -> None:
+    """A .txt corpus (one text per line) and the same texts in a CSV give the same vectors,
+    read through a temporary token file (nothing of it left behind)."""
+    from rnnlab.embeddings.word2vec import Word2VecConfig, load_word_vectors, train_vectors
+
+    texts = reviews(120, seed=9)[0]
+    txt = tmp_path / "corpus.txt"
+    txt.write_text("\n".join(texts[:60]) + "\n\n" + "\n".join(texts[60:]) + "\n")
+    csv_file = tmp_path / "corpus.csv"
+    csv_file.write_text("text\n" + "".join(f"{t}\n" for t in texts))
+    cfg = Word2VecConfig(dim=6, epochs=2, min_count=1)
+    a = train_vectors(txt, tmp_path / "a", cfg)
+    b = train_vectors(csv_file, tmp_path / "b", cfg)
+    assert a["data"]["texts"] == b["data"]["texts"] == 120  # the blank line is not a text
+    assert a["data"]["tokens"] == sum(len(tokenize(t)) for t in texts)
+    assert a["data"]["sha256"] == hashlib.sha256(txt.read_bytes()).hexdigest()
+    want = train_word2vec([tokenize(t) for t in texts], dim=6, epochs=2, min_count=1)
+    for out in ("a", "b"):
+        assert np.array_equal(load_word_vectors(tmp_path / out).vectors, want.vectors)
+    with pytest.raises(RnnlabError, match="unsupported file type '.md'"):
+        train_vectors(tmp_path / "x.md", tmp_path / "c", cfg)

@@ -34,6 +34,10 @@ if importlib.util.find_spec("keras") is None and not os.environ.get("CI"):
         allow_module_level=True,
     )
 
+pytestmark = [
+    pytest.mark.slow,  # trains two tiny networks
+    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
+]
 DOC = Path(__file__).resolve().parents[1] / "docs" / "keras.md"
 TOL = 1e-4
 TEXTS = [
@@ -153,13 +157,14 @@ def test_the_documented_snippets_reproduce_rnnlab_without_rnnlab(exported) -> No
 def test_exports_record_how_to_prepare_the_input(exported) -> None:
     default, guide = exported.models["default"], exported.models["guide"]
     prep = json.loads(default.keras.preprocessing.read_text(encoding="utf-8"))
-    assert prep["mask_zero"] and prep["padding"] == "post" and prep["width"] is None
+    assert prep["masked"] and prep["padding"] == "post" and prep["width"] is None
     assert prep["vocabulary"] == default.clf.vocab.itos
-    assert prep["empty_id"] == len(prep["vocabulary"])  # the extra zero row of the Keras embedding
     assert prep["label_names"] == ["neg", "pos"]
     guide_prep = json.loads(guide.keras.preprocessing.read_text(encoding="utf-8"))
-    assert not guide_prep["mask_zero"] and guide_prep["padding"] == "pre"
-    assert guide_prep["width"] == 12 and guide_prep["empty_id"] == 0
+    assert not guide_prep["masked"] and guide_prep["padding"] == "pre"
+    assert guide_prep["width"] == 12
+    # one JSON serves both formats (they share the name model.preprocessing.json here)
+    assert json.loads(guide.onnx.preprocessing.read_text(encoding="utf-8")) == guide_prep
     for m in (default, guide):
         assert m.keras.max_difference < TOL and m.onnx.max_difference < TOL
         assert m.keras.model.read_bytes()[:2] == b"PK"  # a .keras file is a zip archive
@@ -176,7 +181,7 @@ def test_guide_export_is_the_guide_network(exported) -> None:
     h = first.units
     bias = first.get_weights()[2]  # Keras' one bias, gates i, f, c, o
     assert np.all(bias[2 * h : 3 * h] == 0.0)  # the guide's candidate has no bias
-    assert not model.layers[1].mask_zero  # Keras-style padding, read as input
+    assert not any("not_equal" in layer.name for layer in model.layers)  # no padding mask
 
 
 def test_export_that_differs_from_rnnlab_writes_nothing(exported, tmp_path, monkeypatch) -> None:

@@ -90,7 +90,9 @@ class EmbeddingConfig(Config):
     freeze: bool = False  # keep the embedding fixed while training the network
 
     def __post_init__(self) -> None:
-        check_value(bool(self.source), "embedding.source", "word2vec, random or a path", self.source)
+        check_value(
+            bool(self.source), "embedding.source", "word2vec, random or a path", self.source
+        )
         check_value(self.dim >= 1, "embedding.dim", "an integer >= 1", self.dim)
         check_value(
             self.algorithm in ("cbow", "skipgram"),

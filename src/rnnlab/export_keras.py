@@ -10,7 +10,7 @@ twenty lines of plain Python that turn raw texts into the model's input.
 
 The Keras network, layer by layer (torch -> Keras)::
 
-    Embedding (V, D)            -> Embedding(V+1, D, mask_zero=masked)
+    Embedding (V, D)            -> Embedding(V, D), padding mask from the ids
     StackedRNN, each layer      -> LSTM / GRU / SimpleRNN (Bidirectional if K=2)
     pooling "last"              -> the last layer with return_sequences=False
     pooling max / mean          -> keras.ops max / mean over time (masked)
@@ -24,11 +24,11 @@ Weights. torch fuses the gates of one layer into ``weight_ih`` (G*H, D) and
 form), whose bias (2, 3H) keeps the input and the recurrent part apart.
 
 Padding. A model trained with ``padding="bucket"`` masks its padding, so the
-Keras model masks id 0 (``mask_zero=True``): texts are post-padded to the
-longest one in the batch and the answer does not depend on that length. A
-text without any token is one <pad> step that rnnlab *reads*; Keras cannot
-read a masked id, so the Keras embedding has one extra zero row, id V, that
-stands for that step. Models trained with ``padding="pre"``/``"post"``
+Keras model masks id 0: texts are post-padded to the longest one in the batch
+and the answer does not depend on that length. A text without any token is
+one <pad> step that rnnlab *reads* (length 1), so the mask, computed from the
+ids with ``keras.ops`` and passed to every recurrent layer, keeps the first
+step of an all-padding row. Models trained with ``padding="pre"``/``"post"``
 (Keras-style, the guide's) read their padding: every text is padded to
 ``maxlen`` on that side, with no mask, exactly as in training.
 
@@ -99,7 +99,15 @@ def export_model(
 def _load(model_dir: str | Path):
     from rnnlab.tasks.classify import load
 
-    return load(model_dir, backend="torch")
+    clf = load(model_dir, backend="torch")
+    tokenizer = getattr(clf.text, "tokenizer", "words")
+    if tokenizer != "words":
+        raise RnnlabError(
+            f"{model_dir} reads text with the {tokenizer!r} tokenizer; the export (and the "
+            "snippet in docs/keras.md) reproduces rnnlab's word tokenizer only: train with "
+            "text.tokenizer 'words'"
+        )
+    return clf
 
 
 def _check_out(out_file: str | Path, suffix: str) -> Path:
@@ -113,18 +121,17 @@ def _check_out(out_file: str | Path, suffix: str) -> Path:
     return out_file
 
 
-def preprocessing(clf, format: str) -> dict[str, Any]:
+def preprocessing(clf) -> dict[str, Any]:
     """Everything needed to turn raw texts into the exported model's input, as plain JSON.
 
     ``padding`` and ``width``: the side the ids are padded on and the row
-    length (``None``: the longest text of the batch). ``empty_id``: the id
-    that stands for a text without tokens.
+    length (``None``: the longest text of the batch). The same for both
+    formats, so a ``.keras`` and a ``.onnx`` export may share it.
     """
     text, vocab = clf.text, clf.vocab
     masked = text.padding == "bucket"
     return {
         "format": PREPROCESSING_FORMAT,
-        "exported_as": format,
         "tokenizer": clf.config.get("tokenizer", "rnnlab.tokenize/1"),
         "lowercase": True,
         "label_names": list(clf.label_names),
@@ -132,12 +139,9 @@ def preprocessing(clf, format: str) -> dict[str, Any]:
         "truncating": text.truncating,
         "padding": "post" if masked else text.padding,
         "width": None if masked else text.maxlen,
-        "mask_zero": masked,
+        "masked": masked,  # padding masked (bucket) or read as input (Keras-style)
         "pad_id": 0,
         "oov_id": 1,
-        "empty_id": len(vocab) if (masked and format == "keras") else 0,
-        "inputs": ["ids"] if format == "keras" else ["ids", "lengths"],
-        "output": "probabilities" if format == "keras" else "logits",
         "vocabulary": list(vocab.itos),
     }
 
@@ -155,7 +159,7 @@ def encode_for_export(texts: list[str], prep: dict[str, Any]) -> tuple[np.ndarra
     for t in texts:
         ids = [index.get(tok, prep["oov_id"]) for tok in tokenize(t)]
         ids = ids[-prep["maxlen"] :] if prep["truncating"] == "pre" else ids[: prep["maxlen"]]
-        rows.append(ids or [prep["empty_id"]])
+        rows.append(ids or [prep["pad_id"]])  # no token: one padding step, read
     width = prep["width"] or max(len(r) for r in rows)
     x = np.full((len(rows), width), prep["pad_id"], dtype=np.int64)  # (N, W)
     for r, ids in enumerate(rows):
@@ -217,14 +221,17 @@ def build_keras_model(clf):
     from keras import layers, ops
 
     net, cfg = clf.net, clf.net.config
-    masked = clf.text.padding == "bucket"
-    emb = net.embedding.weight.detach().numpy()  # (V, D)
-    if masked:  # id V: a text without tokens, read as one zero step (never masked)
-        emb = np.concatenate([emb, np.zeros((1, emb.shape[1]), emb.dtype)])  # (V+1, D)
+    emb = net.embedding.weight.detach().numpy()  # (V, D), row 0 (padding) zero
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
-    embedding = layers.Embedding(emb.shape[0], emb.shape[1], mask_zero=masked, name="embedding")
+    embedding = layers.Embedding(emb.shape[0], emb.shape[1], name="embedding")
     x = embedding(ids)  # (N, T, D)
-    keep = ops.expand_dims(ops.not_equal(ids, 0), -1) if masked else None  # (N, T, 1)
+    mask = keep = None
+    if clf.text.padding == "bucket":  # True at the steps rnnlab reads
+        real = ops.not_equal(ids, 0)  # (N, T)
+        first = ops.equal(ops.cumsum(ops.ones_like(ids), axis=1), 1)  # (N, T): t == 0
+        empty = ops.logical_not(ops.any(real, axis=1, keepdims=True))  # (N, 1): no token
+        mask = ops.logical_or(real, ops.logical_and(first, empty))  # (N, T)
+        keep = ops.expand_dims(mask, -1)  # (N, T, 1)
     weighted: list[tuple[Any, list[np.ndarray]]] = [(embedding, [emb])]
 
     def pool(seq, how: str):
@@ -261,7 +268,7 @@ def build_keras_model(clf):
                 weighted.append((layer, forward + backward))
             else:
                 weighted.append((layer, forward))
-            x = layer(x)  # (N, T, K*H), or (N, K*H) for the last layer read out "last"
+            x = layer(x, mask=mask)  # (N, T, K*H), or (N, K*H) for the last layer read "last"
         if cfg.pooling != "last":
             x = pool(x, cfg.pooling)  # (N, P)
     head = layers.Dense(len(clf.label_names), activation="softmax", name="softmax")
@@ -298,7 +305,7 @@ def export_keras(model_dir: str | Path, out_file: str | Path) -> ExportResult:
     out_file = _check_out(out_file, ".keras")
     clf = _load(model_dir)  # before the slow TensorFlow import: a bad directory fails fast
     keras = import_keras()
-    prep = preprocessing(clf, "keras")
+    prep = preprocessing(clf)
     model = build_keras_model(clf)
     tmp = out_file.with_name(f".{out_file.stem}.{os.getpid()}.tmp.keras")
     try:
@@ -336,7 +343,7 @@ def export_onnx_file(model_dir: str | Path, out_file: str | Path) -> ExportResul
 
     out_file = _check_out(out_file, ".onnx")
     clf = _load(model_dir)
-    prep = preprocessing(clf, "onnx")
+    prep = preprocessing(clf)
     graph = onnx.load_from_string(export_onnx(clf.net))
     entry = graph.metadata_props.add()
     entry.key, entry.value = "rnnlab_preprocessing", json.dumps(prep, ensure_ascii=False)

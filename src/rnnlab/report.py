@@ -224,8 +224,11 @@ def _fmt(v: Any) -> str:
         return "–"
     if isinstance(v, bool):
         return str(v).lower()
-    if isinstance(v, float):  # scores to 4 decimals, seconds and sizes to 1 or 2
-        return f"{v:.4f}" if abs(v) < 10 else f"{v:.2f}" if abs(v) < 1000 else f"{v:,.1f}"
+    if isinstance(v, float):  # scores and rates to 4 decimals; seconds, sizes to 2 at most
+        if abs(v) <= 1:
+            return f"{v:.4f}"
+        text = f"{v:,.2f}"
+        return text.rstrip("0").rstrip(".") if v == round(v, 2) else text
     if isinstance(v, int):
         return f"{v:,}" if abs(v) >= 10000 else str(v)
     if isinstance(v, list | tuple):

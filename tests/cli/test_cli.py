@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import typer
 
@@ -95,10 +96,26 @@ TEXTS = ["w1 great w2 wonderful", "w3 awful w4", "superb w5 w6 w7", "w8 terrible
 
 
 def json_lines(result) -> list[dict]:
+    """The --json rows of a run (strict JSON: NaN or Infinity would fail to parse)."""
     assert_ok(result)
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert all(set(r) == {"label", "score"} for r in rows)
+    rows = [
+        json.loads(line, parse_constant=_no_constant) for line in result.stdout.split("\n")[:-1]
+    ]
+    for row in rows:
+        assert set(row) in (
+            {"line", "label", "score", "known"},
+            {"line", "label", "score", "known", "reason"},
+        ), row
     return rows
+
+
+def _no_constant(name: str):
+    raise AssertionError(f"invalid JSON constant {name} in the output")
+
+
+def texts_only(rows: list[dict]) -> list[dict]:
+    """The rows that answer a text (blank input lines dropped)."""
+    return [r for r in rows if r["label"] is not None]
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +148,9 @@ def test_predict_arguments(trained, expected) -> None:
 def test_predict_from_files_and_stdin(trained, expected, tmp_path: Path) -> None:
     txt = tmp_path / "in.txt"
     txt.write_text("\n".join([TEXTS[0], "", TEXTS[1], "   ", *TEXTS[2:]]) + "\n")
-    same(json_lines(cli("predict", trained.out, "--file", txt, "--json", *TORCH)), expected)
+    rows = json_lines(cli("predict", trained.out, "--file", txt, "--json", *TORCH))
+    assert [r["line"] for r in rows] == [1, 2, 3, 4, 5, 6]  # blank lines answered too
+    same(texts_only(rows), expected)
     table = write_csv(
         tmp_path / "in.csv", [(t, str(i)) for i, t in enumerate(TEXTS)], header=("review", "id")
     )
@@ -147,6 +166,137 @@ def test_predict_from_files_and_stdin(trained, expected, tmp_path: Path) -> None
         json_lines(cli("predict", trained.out, "--file", "-", "--json", *TORCH, input=stdin)),
         expected,
     )
+
+
+def test_one_output_per_input_line(trained, tmp_path: Path) -> None:
+    """Only a line feed (or CRLF) ends a line: U+2028, U+0085 and a form feed are text,
+    a blank line gets its own output, and output i answers input i, with its line number."""
+    lines = ["w1 great w2", "", "w3 awful\u2028w4 dull", "w5\x0cgreat\u0085w6 superb", "  ", "w7"]
+    data = "\r\n".join(lines[:3]) + "\r\n" + "\n".join(lines[3:]) + "\n"
+    txt = tmp_path / "odd.txt"
+    txt.write_bytes(data.encode())
+    clf = load(trained.out, backend="torch", threads=1)
+    want = clf.predict([t for t in lines if t.strip()])
+    for run in (
+        cli("predict", trained.out, "--file", txt, "--json", *TORCH),
+        cli("predict", trained.out, "--json", *TORCH, input=data.encode()),
+        cli("predict", "--model", trained.out, *lines, "--json", *TORCH),
+    ):
+        rows = json_lines(run)
+        assert [r["line"] for r in rows] == [1, 2, 3, 4, 5, 6]
+        blank = [{"line": n, "label": None, "score": None, "known": None, "reason": "empty text"}
+                 for n in (2, 5)]  # fmt: skip
+        assert [r for r in rows if r["label"] is None] == blank
+        assert [r["label"] for r in texts_only(rows)] == [w["label"] for w in want]
+        assert [r["known"] for r in texts_only(rows)] == [round(w["known"], 4) for w in want]
+    plain = cli("predict", trained.out, "--file", txt, *TORCH)
+    assert_ok(plain)
+    out = plain.stdout.split("\n")[:-1]
+    assert len(out) == 6 and out[1] == out[4] == "\t\t(empty text)"
+    assert out[2].split("\t")[2] == "w3 awful w4 dull"  # the text, whitespace folded
+
+
+def test_table_rows_with_embedded_newlines_and_quotes(trained, tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text(
+        'id,text\n1,"w1 great ""quoted""\nsecond line"\n2,\n3,w3 awful\n', encoding="utf-8"
+    )
+    rows = json_lines(cli("predict", trained.out, "-f", table, "--json", *TORCH))
+    assert [r["line"] for r in rows] == [2, 4, 5]  # the line where each row starts
+    assert rows[1]["reason"] == "empty text" and rows[2]["label"] == "neg"
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text('{"text": "w1 great"}\n{"text": null}\n\n{"text": "w2 awful"}\n')
+    rows = json_lines(cli("predict", trained.out, "-f", jsonl, "--json", *TORCH))
+    assert [(r["line"], r["label"]) for r in rows] == [(1, "pos"), (2, None), (4, "neg")]
+
+
+def test_undecodable_stdin_is_refused_like_a_file(trained) -> None:
+    result = cli("predict", trained.out, *TORCH, input=b"w1 great\nw2 \xff awful\n")
+    assert_user_error(result, "<stdin> line 2: not valid UTF-8")
+    assert result.stdout == ""  # nothing of the failing chunk was written
+
+
+def test_model_argument_rule(trained, tmp_path: Path) -> None:
+    """A first argument that looks like a path but is not a model is never classified silently."""
+    missing = tmp_path / "nonexist_dir"
+    assert_user_error(
+        cli("predict", missing, "great film"), f"model directory not found: {missing}"
+    )
+    assert_user_error(cli("predict", "~/nope", "great film"), "model directory not found")
+    assert_user_error(
+        cli("predict", trained.train_csv, "great film"),
+        "is a file, not a model directory",
+        f"--file {trained.train_csv}",
+    )
+    # a single word: classified as text (it may be one), with a warning -- never silently
+    result = cli("predict", "nonexist_dir", "w1 great", "--json", *TORCH)
+    rows = json_lines(result)
+    assert len(rows) == 2 and [r["line"] for r in rows] == [1, 2]
+    assert result.stderr.startswith("warning: 'nonexist_dir' is not a model directory")
+    alone = cli("predict", "wonderful", "--json", *TORCH)  # one word alone is just a text
+    assert len(json_lines(alone)) == 1 and alone.stderr == ""
+    # with --model every argument is a text, even a path
+    rows = json_lines(cli("predict", "-m", trained.out, "a/b", str(missing), "--json", *TORCH))
+    assert len(rows) == 2
+
+
+def test_unknown_words_are_flagged(trained) -> None:
+    texts = ["这部电影非常好看，我很喜欢。", "w1 great w2 wonderful", "🎬🍿 😀", "w3 awful"]
+    result = cli("predict", trained.out, *texts, "--json", *TORCH)
+    rows = json_lines(result)
+    assert [r["known"] for r in rows] == [0.0, 1.0, 0.0, 1.0]
+    assert result.stderr == (
+        "warning: 2 of 4 texts are mostly words this model has never seen "
+        "(known share < 50%); their scores mean little\n"
+    )
+    assert cli("predict", trained.out, *texts[1::2], *TORCH).stderr == ""
+
+
+def test_a_nan_score_is_an_error_not_invalid_json(trained, monkeypatch) -> None:
+    from rnnlab.tasks.classify import TextClassifier
+
+    def nan_proba(self, seqs):
+        return np.full((len(seqs), len(self.label_names)), np.nan)
+
+    monkeypatch.setattr(TextClassifier, "_proba", nan_proba)
+    result = cli("predict", trained.out, "w1 great", "--json", *TORCH)
+    assert_user_error(result, "<arguments> line 1: the model gave the score nan", "retrain")
+    assert "NaN" not in result.stdout
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(trained, tmp_path: Path) -> None:
+    txt = tmp_path / "many.txt"
+    txt.write_text("w1 great\n" * 1200)
+    quiet = cli("predict", trained.out, "--file", txt, *TORCH)
+    assert_ok(quiet)
+    assert quiet.stderr == "" and len(quiet.stdout.splitlines()) == 1200
+    shown = cli("predict", trained.out, "--file", txt, "--progress", *TORCH)
+    assert_ok(shown)
+    assert "1,200 texts" in shown.stderr or "1200 texts" in shown.stderr, shown.stderr
+    assert "/s" in shown.stderr and shown.stdout == quiet.stdout
+
+
+def test_killed_run_leaves_whole_lines(trained, tmp_path: Path) -> None:
+    """Output is flushed chunk by chunk: kill -9 mid-run leaves only complete, numbered lines."""
+    txt = tmp_path / "big.txt"
+    txt.write_text("".join(f"w{i % 40} great w{i % 7} film\n" for i in range(200_000)))
+    proc = subprocess.Popen(
+        [str(RNNLAB), "predict", str(trained.out), "--file", str(txt), "--json",
+         "--backend", "torch", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    try:
+        first = proc.stdout.readline()  # the first chunk has been written and flushed
+        assert json.loads(first)["line"] == 1
+        proc.kill()
+        rest = proc.stdout.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    lines = (first + rest).split(b"\n")
+    whole = lines[:-1]  # the last piece may be cut mid-line; every earlier one is whole
+    assert 512 <= len(whole) < 200_000
+    assert [json.loads(x)["line"] for x in whole] == list(range(1, len(whole) + 1))
 
 
 def test_predict_file_with_byte_order_mark(trained, expected, tmp_path: Path) -> None:
@@ -331,8 +481,7 @@ def test_predict_and_evaluate_with_a_bad_model(bad, trained, case: str) -> None:
 
 PREDICT_CASES = {
     "empty stdin": ([], "", ["no text to classify: the input is empty"]),
-    "blank stdin": ([], "\n   \n\n", ["no text to classify: the input is empty"]),
-    "empty file": (["--file", "{root}/empty.txt"], None, ["the input is empty"]),
+    "empty file": (["--file", "{root}/empty.txt"], None, ["the input is empty", "empty.txt"]),
     "missing txt": (["--file", "{root}/nope.txt"], None, ["input file not found"]),
     "missing csv": (["--file", "{root}/nope.csv"], None, ["nope.csv", "not found"]),
     "undecodable txt": (
@@ -348,7 +497,7 @@ PREDICT_CASES = {
 
 @pytest.mark.parametrize("case", PREDICT_CASES)
 def test_predict_bad_input(bad, trained, case: str) -> None:
-    (bad.root / "empty.txt").write_text("\n\n")
+    (bad.root / "empty.txt").write_text("")
     args, stdin, needles = PREDICT_CASES[case]
     result = cli("predict", "--model", trained.out, *fill(args, bad), input=stdin)
     assert_user_error(result, *needles)
@@ -446,7 +595,8 @@ def test_real_process_errors(tmp_path: Path) -> None:
     ]
     for proc, message in zip(runs, messages, strict=True):
         assert proc.returncode == 1, proc.stderr
-        assert proc.stderr.strip() == message
+        err = proc.stderr.strip()
+        assert err.startswith(message) and "\n" not in err, err
         assert proc.stdout == ""
 
 

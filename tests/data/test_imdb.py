@@ -204,3 +204,15 @@ def test_folder_without_layout(tmp_path: Path) -> None:
     make_tree(tmp_path / "half", {k: v for k, v in REVIEWS.items() if "/neg/" not in k})
     with pytest.raises(DataError, match="folder train/neg is missing"):
         load_imdb(tmp_path / "half")
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.5, 0.7, 0.9, 0.99])
+def test_archive_cut_anywhere_is_refused_not_read_as_smaller(
+    archive: Path, tmp_path: Path, fraction: float
+) -> None:
+    """A download cut between two members must not load as a smaller dataset."""
+    cut = tmp_path / "cut.tar.gz"
+    data = archive.read_bytes()
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(DataError, match="cannot read the archive .*truncated.*download it again"):
+        load_imdb_splits(cut)

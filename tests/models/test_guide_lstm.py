@@ -9,6 +9,9 @@ stacked, read out as softmax(h^N O + c)) with copied weights.
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -94,6 +97,17 @@ def test_candidate_bias_starts_and_stays_at_zero_through_adam_with_weight_decay(
         assert torch.equal(candidate(bias), torch.zeros(H)), name
         moved = (bias - before[name]).abs()
         assert moved[: 2 * H].max() > 1e-3 and moved[3 * H :].max() > 1e-3, name  # i, f, o learn
+
+
+def test_copies_hold_the_candidate_bias_too() -> None:
+    """deepcopy and pickling drop tensor hooks; the module registers them again."""
+    net = guide_net()
+    ids, lengths = pre_padded_batch(np.random.default_rng(4))
+    for copy_ in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        F.cross_entropy(copy_(ids, lengths), torch.ones(N, dtype=torch.int64)).backward()
+        grads = [p.grad for name, p in bias_blocks(copy_)]
+        assert all(torch.count_nonzero(candidate(g)) == 0 for g in grads)
+        assert all(g[: 2 * H].abs().max() > 0 for g in grads)  # the other gates learn
 
 
 def test_default_lstm_keeps_a_learnable_candidate_bias() -> None:

@@ -123,7 +123,7 @@ def test_load_and_predict(trained) -> None:
     preds = clf.predict(texts)
     assert isinstance(preds, list) and len(preds) == 4
     for p in preds:
-        assert set(p) == {"label", "score"}
+        assert set(p) == {"label", "score", "known"} and 0.0 <= p["known"] <= 1.0
         assert p["label"] in read_config(trained.out)["label_names"]
         assert isinstance(p["score"], float) and 0.0 <= p["score"] <= 1.0
     assert [p["label"] for p in preds] == ["pos", "neg", "pos", "neg"]
@@ -345,7 +345,7 @@ def tamper(out: Path, **changes) -> None:
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
-        ({"model__hidden_size": 32}, "cannot load weights"),
+        ({"model__hidden_size": 32}, "config.json does not match .*model.safetensors"),
         ({"vocab_size": 5}, "vocab.json has .* entries, config says 5"),
         ({"model__cell": "xyz"}, "model.cell must be rnn, lstm, gru or none"),
         ({"text__typo": 1}, "unknown TextConfig key"),

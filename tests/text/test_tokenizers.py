@@ -384,3 +384,21 @@ def test_restore_tokenizer(subword: SubwordTokenizer, tmp_path: Path) -> None:
 def test_json_round_trip_of_rule_tokenizers(tok: Tokenizer, tmp_path: Path) -> None:
     tok.save(tmp_path / TOKENIZER_FILE)
     assert load_tokenizer(tmp_path / TOKENIZER_FILE) == tok
+
+
+def test_from_json_of_another_kind_is_refused() -> None:
+    with pytest.raises(ArtifactError, match="this is a 'words' tokenizer, not a 'subword' one"):
+        SubwordTokenizer.from_json(WordTokenizer().to_json())
+    assert type(Tokenizer.from_json(CharTokenizer().to_json())) is CharTokenizer
+
+
+def test_config_json_text_section_is_accepted(subword: SubwordTokenizer, tmp_path: Path) -> None:
+    # What a loader has: config.json's "text" dict, maybe from before the field existed.
+    assert type(restore_tokenizer({"max_vocab": 100, "maxlen": 50}, tmp_path)) is WordTokenizer
+    subword.save(tmp_path / TOKENIZER_FILE)
+    text = TextConfig(tokenizer="subword").to_dict()
+    assert restore_tokenizer(text, tmp_path) == subword
+    with pytest.raises(RnnlabError, match="unknown TextConfig key"):
+        make_tokenizer({"tokenizr": "chars"})
+    with pytest.raises(RnnlabError, match="expected a TextConfig"):
+        make_tokenizer(3)

@@ -10,6 +10,7 @@ import math
 import os
 import random
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,34 @@ def test_sigint_saves_a_checkpoint_and_resume_is_bit_identical(tmp_path: Path) -
     assert same_weights(resumed, ref)
     assert strip(history) == strip(ref_history)
     assert history.best_epoch == ref_history.best_epoch
+
+
+def test_a_second_ctrl_c_stops_at_once_but_an_echo_does_not(tmp_path: Path) -> None:
+    def twice(pause: float):
+        def hook(n: int) -> None:
+            if n == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(pause)
+                os.kill(os.getpid(), signal.SIGINT)
+
+        return hook
+
+    # the same Ctrl-C delivered twice within a second (a launcher forwarding it): saved
+    with pytest.raises(TrainingInterrupted):
+        train(tmp_path / "echo", epochs=1, hook=twice(0.0))
+    # a deliberate second Ctrl-C: stop now, as Python would
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "impatient", epochs=1, hook=twice(1.05))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_without_a_checkpoint_dir_ctrl_c_is_the_usual_keyboard_interrupt() -> None:
+    def ctrl_c(n: int) -> None:
+        if n == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(None, epochs=1, hook=ctrl_c)
 
 
 @pytest.mark.slow

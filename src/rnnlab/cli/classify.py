@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 import typer
 
-from rnnlab.cli.common import SECTIONS, app, build_configs, friendly, gather_texts
+from rnnlab.cli.common import (
+    SECTIONS,
+    app,
+    build_configs,
+    friendly,
+    predict_stream,
+    progress_wanted,
+    stream_inputs,
+)
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
 from rnnlab.errors import RnnlabError
 
@@ -380,43 +389,118 @@ def evaluate(
 def predict(
     args: list[str] | None = typer.Argument(
         None,
-        help="[MODEL_DIR] TEXT... — texts to "
-        "classify; a first argument that is a model "
-        "directory selects the model.",
+        help="[MODEL_DIR] TEXT... — texts to classify. Without --model, a first argument "
+        "that is a folder is the model directory; one that looks like a path (contains / "
+        "or \\, starts with ~, or is a file) but is not a model directory is an error; any "
+        "other single word followed by more texts is classified as text, with a warning.",
     ),
     model: Path | None = typer.Option(
-        None, "--model", "-m", help="Model directory (default: the bundled IMDB sentiment model)."
+        None,
+        "--model",
+        "-m",
+        help="Model directory (default: the bundled IMDB sentiment model); every argument "
+        "is then a text.",
     ),
     file: Path | None = typer.Option(
         None,
         "--file",
         "-f",
-        help="Texts to classify: one per "
-        "line, or a CSV/TSV/JSONL file with --text-col; - is stdin.",
+        help="Texts to classify: one per line (only a line feed ends a line), or a "
+        "CSV/TSV/JSONL file with --text-col (one output per row); - is stdin.",
     ),
     text_col: str | None = typer.Option(None, help="Text column when --file is a table."),
     as_json: bool = typer.Option(
-        False, "--json", help='Print one {"label", "score"} JSON object per input.'
+        False,
+        "--json",
+        help='Print one {"line", "label", "score", "known"} JSON object per input line '
+        '("known": share of its words the model knows; a blank line gets label null and a '
+        '"reason").',
     ),
     backend: str = typer.Option("auto", help="auto, onnx or torch."),
+    progress: bool | None = typer.Option(
+        None,
+        "--progress/--no-progress",
+        help="Progress bar (rate, ETA) on stderr. (default: when stderr is a terminal)",
+    ),
 ) -> None:
     """Classify texts with a trained model (default: the bundled IMDB sentiment model).
 
     Texts come from the arguments, from --file, or from standard input (one per
-    line) when neither is given.
+    line) when neither is given. Output line i answers input line i (a blank
+    line gets an empty label and the reason); input is read, classified and
+    written 512 lines at a time, so memory stays flat and a stopped run leaves
+    whole lines. A warning on stderr counts the texts made mostly of words the
+    model never saw (their scores mean little).
     """
     from rnnlab.tasks import load
 
     texts = list(args or [])
-    if model is None and texts and Path(texts[0]).is_dir():
-        model = Path(texts.pop(0))
-    texts = gather_texts(texts, file, text_col, "classify")
+    if model is None and texts:
+        model, texts = _model_argument(texts)
+    inputs = stream_inputs(texts, file, text_col, "classify")
     clf = load(model, backend=backend)
-    results = clf.predict(texts)
-    for text, res in zip(texts, results, strict=True):
+    unknown = {"texts": 0, "mostly_unknown": 0}
+
+    def render(number: int, text: str, res: dict | None) -> str:
+        if res is None:
+            if as_json:
+                row = {"line": number, "label": None, "score": None, "known": None}
+                return json.dumps({**row, "reason": "empty text"}) + "\n"
+            return "\t\t(empty text)\n"
+        score, known = float(res["score"]), res.get("known")
+        if not math.isfinite(score):
+            raise RnnlabError(
+                f"{inputs.name} line {number}: the model gave the score {score}, not a "
+                "probability; its weights are broken (a diverged training run?) — retrain it"
+            )
+        unknown["texts"] += 1
+        unknown["mostly_unknown"] += known is not None and known < 0.5
         if as_json:
-            typer.echo(json.dumps({"label": res["label"], "score": round(res["score"], 6)}))
-        else:
-            short = " ".join(text.split())
-            short = short if len(short) <= 70 else short[:67] + "..."
-            typer.echo(f"{res['label']}\t{res['score']:.4f}\t{short}")
+            row = {"line": number, "label": res["label"], "score": round(score, 6)}
+            if known is not None:
+                row["known"] = round(float(known), 4)
+            return json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n"
+        short = " ".join(text.split())
+        short = short if len(short) <= 70 else short[:67] + "..."
+        return f"{res['label']}\t{score:.4f}\t{short}\n"
+
+    predict_stream(inputs, clf.predict, render, progress=progress_wanted(progress))
+    if unknown["mostly_unknown"]:
+        typer.echo(
+            f"warning: {unknown['mostly_unknown']} of {unknown['texts']} texts are mostly "
+            "words this model has never seen (known share < 50%); their scores mean little",
+            err=True,
+        )
+
+
+def _model_argument(args: list[str]) -> tuple[Path | None, list[str]]:
+    """``(model directory or None, texts)`` from ``rnnlab predict``'s arguments (no --model).
+
+    The rule (also in --help): a first argument that is a folder is the model;
+    one that looks like a path -- it contains ``/`` or ``\\``, starts with
+    ``~``, or is a file -- but is no folder is an error naming it; any other
+    single word followed by more texts is classified as text, with a warning.
+    """
+    first = args[0]
+    path = Path(first).expanduser()
+    if path.is_dir():
+        return path, args[1:]
+    if any(c.isspace() for c in first):
+        return None, args  # a sentence, not a path
+    if path.is_file():
+        raise RnnlabError(
+            f"{first} is a file, not a model directory; to classify its lines use "
+            f"--file {first}, or give a model with --model DIR"
+        )
+    if "/" in first or "\\" in first or first.startswith("~"):
+        raise RnnlabError(
+            f"model directory not found: {first}; give an existing model directory "
+            "(or --model DIR), or, to classify it as text, pipe it on standard input"
+        )
+    if len(args) > 1:
+        typer.echo(
+            f"warning: '{first}' is not a model directory, so it is classified as a text "
+            "with the bundled model; to use a model, give its folder (or --model DIR)",
+            err=True,
+        )
+    return None, args

@@ -6,17 +6,23 @@ Command modules import from here and never from each other.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import json
+import os
 import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from rnnlab.version import __version__
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.version import __version__
 
 app = typer.Typer(
     name="rnnlab",
@@ -120,44 +126,209 @@ def build_configs(
         raise RnnlabError(f"bad configuration value: {exc}") from None
 
 
-def gather_texts(
-    args: list[str], file: Path | None, text_col: str | None, what: str, tables: bool = True
-) -> list[str]:
-    """The texts a command works on: its TEXT arguments, ``--file``, or standard input.
+# --------------------------------------------------------------------------- input texts
 
-    ``what`` names the action in error messages ("classify", "tag", ...).
-    ``tables=False`` reads a .tsv/.csv ``--file`` as plain lines.
+CHUNK = 512  # texts predicted, written and flushed at a time by the streaming commands
+
+
+@dataclass
+class Inputs:
+    """The texts a command works on, read lazily: iterate for ``(number, text)``.
+
+    ``number`` is the 1-based line of a plain-text file or of standard input,
+    the line where a row starts in a CSV/TSV/JSONL file, or the position of a
+    TEXT argument. Every line is yielded, blank ones too (as they are), so
+    that output ``i`` can answer input ``i``. ``total`` is the size to
+    expect (bytes of a file, count of arguments; None for standard input) and
+    ``done()`` how much has been read, in the same unit, for a progress bar.
     """
+
+    items: Iterable[tuple[int, str]]
+    name: str
+    total: int | None = None
+    done: Callable[[], int] = field(default=lambda: 0)
+    unit: str = "bytes"
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return iter(self.items)
+
+
+def stream_inputs(
+    args: list[str], file: Path | None, text_col: str | None, what: str, tables: bool = True
+) -> Inputs:
+    """The texts of TEXT arguments, ``--file`` or standard input, as a lazy stream.
+
+    Only a line feed (or CRLF) ends a line: U+2028, U+0085 or a form feed are
+    part of a text. Bytes that are not UTF-8 are refused, naming the file (or
+    ``<stdin>``) and the line. ``tables=False`` reads a .tsv/.csv ``--file``
+    as plain lines. ``what`` names the action in error messages. The first
+    text is read here, so an empty input (or a bad first line) fails before
+    any model is loaded.
+    """
+    from rnnlab.data.tabular import TABLE_FORMATS, ByteLines, iter_lines, iter_table_texts
+
     if args and file is not None:
         raise RnnlabError("give texts as arguments or with --file, not both")
     if args:
-        return list(args)
-    if file is None and sys.stdin.isatty():
-        raise RnnlabError(
-            f"no text to {what}: pass TEXT arguments, --file PATH, or pipe text on standard input"
+        texts = list(args)
+        count = {"n": 0}
+
+        def numbered() -> Iterator[tuple[int, str]]:
+            for count["n"], text in enumerate(texts, 1):
+                yield count["n"], text
+
+        return _peeked(
+            Inputs(numbered(), "<arguments>", len(texts), lambda: count["n"], "texts"), what
         )
-    texts = read_inputs(file, text_col, tables)
+    if file is None or str(file) == "-":
+        if file is None and sys.stdin.isatty():
+            raise RnnlabError(
+                f"no text to {what}: pass TEXT arguments, --file PATH, or pipe text on "
+                "standard input"
+            )
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:  # a text stream without bytes underneath: encode what it gives
+            stdin = (line.encode("utf-8", "surrogateescape") for line in sys.stdin)
+        lines = ByteLines(stdin)
+        return _peeked(
+            Inputs(iter_lines(lines, "<stdin>"), "<stdin>", None, lambda: lines.bytes_read), what
+        )
+    if not file.is_file():
+        what_is = "is a folder" if file.is_dir() else "not found"
+        raise RnnlabError(f"input file {what_is}: {file}; give a text file with one text per line")
+    try:
+        fh = open(file, "rb")  # noqa: SIM115 - closed when the stream ends (see _closing)
+    except OSError as exc:
+        raise RnnlabError(f"cannot read {file}: {exc.strerror or exc}") from None
+    lines = ByteLines(fh)
+    suffix = file.suffix.lower()
+    if tables and suffix in TABLE_FORMATS:
+        items = iter_table_texts(lines, str(file), suffix, text_col or "text")
+    else:
+        items = iter_lines(lines, str(file))
+    size = os.fstat(fh.fileno()).st_size
+    return _peeked(
+        Inputs(_closing(items, fh), str(file), size or None, lambda: lines.bytes_read), what
+    )
+
+
+def _closing(items: Iterator[tuple[int, str]], fh) -> Iterator[tuple[int, str]]:
+    with fh:
+        yield from items
+
+
+def _peeked(inputs: Inputs, what: str) -> Inputs:
+    """``inputs`` with its first text read: an empty input is an error before any work."""
+    it = iter(inputs.items)
+    first = next(it, None)
+    if first is None:
+        where = "" if inputs.name in ("<stdin>", "<arguments>") else f" ({inputs.name} is empty)"
+        raise RnnlabError(
+            f"no text to {what}: the input is empty{where}; give one text per line "
+            "(or TEXT arguments)"
+        )
+    inputs.items = itertools.chain([first], it)
+    return inputs
+
+
+def gather_texts(
+    args: list[str], file: Path | None, text_col: str | None, what: str, tables: bool = True
+) -> list[str]:
+    """The non-blank texts of :func:`stream_inputs`, in memory (for small inputs only).
+
+    Commands that answer each input line stream instead (see
+    :func:`predict_stream`), keeping blank lines so that outputs line up.
+    """
+    texts = [text for _, text in stream_inputs(args, file, text_col, what, tables)]
+    if not args:
+        texts = [t for t in texts if t.strip()]
     if not texts:
         raise RnnlabError(f"no text to {what}: the input is empty")
     return texts
 
 
 def read_inputs(file: Path | None, text_col: str | None, tables: bool = True) -> list[str]:
-    """Non-empty lines of ``file`` (or stdin for None / "-"), or a table's text column."""
-    from rnnlab.data import load_texts
-
-    if file is None or str(file) == "-":
-        data = sys.stdin.read()
-        return [line for line in data.splitlines() if line.strip()]
-    if tables and file.suffix.lower() in (".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
-        return load_texts(file, text_col or "text")
-    if not file.is_file():
-        raise RnnlabError(f"input file not found: {file}")
+    """Non-blank lines of ``file`` (or stdin for None / "-"), or a table's text column."""
     try:
-        data = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = file.read_bytes()[: exc.start].count(b"\n") + 1
-        raise RnnlabError(
-            f"{file} line {line}: not valid UTF-8; re-save the file as UTF-8"
-        ) from None
-    return [line for line in data.splitlines() if line.strip()]
+        inputs = stream_inputs([], file or Path("-"), text_col, "read", tables)
+    except RnnlabError as exc:
+        if "the input is empty" in str(exc):
+            return []
+        raise
+    return [text for _, text in inputs if text.strip()]
+
+
+def progress_wanted(flag: bool | None) -> bool:
+    """``--progress/--no-progress``, default: a bar when stderr is a terminal."""
+    return sys.stderr.isatty() if flag is None else flag
+
+
+def predict_stream(
+    inputs: Inputs,
+    predict: Callable[[list[str]], Sequence[Any]],
+    render: Callable[[int, str, Any], str],
+    progress: bool = False,
+    chunk: int = CHUNK,
+) -> int:
+    """Answer every input text in order, ``chunk`` texts at a time; return how many.
+
+    ``predict`` gets the non-blank texts of a chunk and returns one result per
+    text; ``render(number, text, result)`` returns the output line(s) of one
+    input (``result`` is None for a blank one). Each chunk's output is written
+    and flushed before the next chunk is read, so memory does not grow with
+    the input and a run killed half-way leaves whole lines of answers.
+    """
+    n = 0
+    with _progress_bar(inputs, progress) as update:
+        for batch in _chunks(inputs, chunk):
+            todo = [text for _, text in batch if text.strip()]
+            results = iter(predict(todo) if todo else ())
+            out = [
+                render(number, text, next(results) if text.strip() else None)
+                for number, text in batch
+            ]
+            typer.echo("".join(out), nl=False)  # click flushes after each echo
+            n += len(batch)
+            update(n)
+    return n
+
+
+def _chunks(items: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+@contextlib.contextmanager
+def _progress_bar(inputs: Inputs, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr (rate, and ETA when the size is known) -> update(n)."""
+    if not enabled:
+        yield lambda _n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[texts]} texts, {task.fields[rate]}/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    start = time.perf_counter()
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(inputs.name, total=inputs.total, texts=0, rate="-")
+
+        def update(n: int) -> None:
+            rate = n / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, completed=inputs.done(), texts=n, rate=f"{rate:,.0f}")
+
+        yield update

@@ -69,7 +69,7 @@ def explain(
     from rnnlab.explain.explainers import explain_page, load_explainable
 
     texts = list(args or [])
-    if model is None and texts and Path(texts[0]).is_dir():
+    if model is None and texts and _names_a_directory(texts[0]):
         model = Path(texts.pop(0))
     texts = gather_texts(texts, file, text_col, "explain")
     clf = load_explainable(model, threads)
@@ -88,6 +88,13 @@ def explain(
 
         write_text_atomic(html, explain_page(clf, texts, explanations, layer=layer or 0))
         typer.echo(f"wrote {html}", err=True)
+
+
+def _names_a_directory(arg: str) -> bool:
+    try:
+        return Path(arg).is_dir()
+    except OSError:  # e.g. a review longer than a file name may be
+        return False
 
 
 @app.command()

@@ -16,7 +16,14 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli.common import app, build_configs, friendly, gather_texts
+from rnnlab.cli.common import (
+    app,
+    build_configs,
+    friendly,
+    predict_stream,
+    progress_wanted,
+    stream_inputs,
+)
 
 seq2seq_app = typer.Typer(
     help="Encoder-decoder models (input length != output length): Spanish dates in words "
@@ -191,31 +198,44 @@ def translate(
     ),
     beam: int | None = typer.Option(None, help="Beam size. (default: 1, greedy decoding)"),
     as_json: bool = typer.Option(
-        False, "--json", help='Print one {"source", "translation", "score"} JSON object per text.'
+        False,
+        "--json",
+        help='Print one {"line", "source", "translation", "score"} JSON object per input line.',
+    ),
+    progress: bool | None = typer.Option(
+        None,
+        "--progress/--no-progress",
+        help="Progress bar on stderr. (default: when stderr is a terminal)",
     ),
 ) -> None:
     """Translate texts with a trained encoder-decoder, one output line per input.
 
     Texts come from the arguments, from --file, or from standard input (one
-    per line) when neither is given. The score is the model's log-probability
-    of the output.
+    per line) when neither is given. Output line i answers input line i (a
+    blank line gets an empty one); input is read and translated 512 lines at
+    a time, each chunk's output flushed. The score is the model's
+    log-probability of the output.
     """
     from rnnlab.tasks.seq2seq import load
 
-    items = gather_texts(list(texts or []), file, None, "translate", tables=False)
-    if not texts:  # lines read from a file or stdin
-        items = [line.strip() for line in items]
+    inputs = stream_inputs(list(texts or []), file, None, "translate", tables=False)
     translator = load(model)
-    for text, res in zip(items, translator.predict(items, **_beam(beam)), strict=True):
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {"source": text, "translation": res["translation"], "score": res["score"]},
-                    ensure_ascii=False,
-                )
-            )
+    strip = not texts  # lines read from a file or stdin lose their surrounding spaces
+
+    def translate_chunk(batch: list[str]) -> list[dict[str, Any]]:
+        return translator.predict([t.strip() for t in batch] if strip else batch, **_beam(beam))
+
+    def render(number: int, text: str, res: dict[str, Any] | None) -> str:
+        if not as_json:
+            return ("" if res is None else res["translation"]) + "\n"
+        row = {"line": number, "source": text.strip() if strip else text}
+        if res is None:
+            row.update(translation=None, score=None, reason="empty text")
         else:
-            typer.echo(res["translation"])
+            row.update(translation=res["translation"], score=res["score"])
+        return json.dumps(row, ensure_ascii=False) + "\n"
+
+    predict_stream(inputs, translate_chunk, render, progress=progress_wanted(progress))
 
 
 @seq2seq_app.command("dates")

@@ -16,7 +16,14 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli.common import app, build_configs, friendly, gather_texts
+from rnnlab.cli.common import (
+    app,
+    build_configs,
+    friendly,
+    predict_stream,
+    progress_wanted,
+    stream_inputs,
+)
 from rnnlab.errors import RnnlabError
 
 tag_app = typer.Typer(
@@ -214,27 +221,37 @@ def predict(
         None, "--file", "-f", help="Sentences to tag, one per line; - is stdin."
     ),
     as_json: bool = typer.Option(
-        False, "--json", help='Print one {"tokens": [...], "tags": [...]} object per sentence.'
+        False,
+        "--json",
+        help='Print one {"line", "tokens": [...], "tags": [...]} object per input line.',
+    ),
+    progress: bool | None = typer.Option(
+        None,
+        "--progress/--no-progress",
+        help="Progress bar on stderr. (default: when stderr is a terminal)",
     ),
 ) -> None:
     """Tag raw sentences: prints token/TAG pairs, one sentence per line.
 
     Sentences come from the arguments, from --file, or from standard input
-    (one per line) when neither is given. Example:
+    (one per line) when neither is given. Output line i answers input line i
+    (a blank line gets an empty one); input is read and tagged 512 lines at
+    a time, each chunk's output flushed. Example:
 
         rnnlab tag predict models/pos "I want to book a flight."
     """
     from rnnlab.tasks.tag import load
 
-    texts = gather_texts(list(texts or []), file, None, "tag")
+    inputs = stream_inputs(list(texts or []), file, None, "tag", tables=False)
     tagger = load(model)
-    for pairs in tagger.tag_texts(texts):
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {"tokens": [t for t, _ in pairs], "tags": [g for _, g in pairs]},
-                    ensure_ascii=False,
-                )
-            )
-        else:
-            typer.echo(" ".join(f"{t}/{g}" for t, g in pairs))
+
+    def render(number: int, _text: str, pairs) -> str:
+        pairs = pairs or []
+        if not as_json:
+            return " ".join(f"{t}/{g}" for t, g in pairs) + "\n"
+        row = {"line": number, "tokens": [t for t, _ in pairs], "tags": [g for _, g in pairs]}
+        if not pairs:
+            row["reason"] = "empty text"
+        return json.dumps(row, ensure_ascii=False) + "\n"
+
+    predict_stream(inputs, tagger.tag_texts, render, progress=progress_wanted(progress))

@@ -14,12 +14,16 @@ file; for a folder, `sha256_of_files` of the split's review files relative to th
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
+import lzma
 import re
 import tarfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from rnnlab.data.dataset import TextDataset, sha256_of_file, update_named
 from rnnlab.data.download import default_cache_dir, download
@@ -89,10 +93,25 @@ def _split_parts(member: str) -> tuple[str, str, str] | None:
     return split, cls, name
 
 
+def _decompressed(path: Path) -> BinaryIO:
+    """The archive's tar bytes: gzip, bzip2 or xz decompressed by the module that raises
+    EOFError on a truncated stream (tarfile's own stream mode ends quietly instead when
+    the cut falls between two members, so a truncated download would look complete)."""
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.open(path, "rb")
+    if magic.startswith(b"BZh"):
+        return bz2.open(path, "rb")
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return lzma.open(path, "rb")
+    return open(path, "rb")  # noqa: SIM115 - an uncompressed tar (or not an archive)
+
+
 def _read_archive(path: Path, splits: tuple[str, ...]) -> dict[str, list[_Review]]:
     out: dict[str, list[_Review]] = {s: [] for s in splits}
     try:
-        with tarfile.open(path, mode="r|*") as tf:
+        with _decompressed(path) as raw, tarfile.open(fileobj=raw, mode="r|") as tf:
             for member in tf:
                 parsed = _split_parts(member.name) if member.isfile() else None
                 if parsed is None or parsed[0] not in out:
@@ -100,7 +119,9 @@ def _read_archive(path: Path, splits: tuple[str, ...]) -> dict[str, list[_Review
                 f = tf.extractfile(member)
                 data = f.read() if f is not None else b""
                 out[parsed[0]].append(_review(parsed[2], parsed[1], data, path))
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+            while raw.read(1 << 20):  # to the end: a stream cut short raises EOFError
+                pass
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as e:
         raise DataError(
             f"cannot read the archive {path}: {e or type(e).__name__}; "
             "it is not a tar(.gz) file or it is truncated — download it again"

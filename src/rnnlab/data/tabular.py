@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import hashlib
 import json
 import re
@@ -197,7 +198,9 @@ def open_binary(path: Path) -> BinaryIO:
 
 def _column_missing(col: str, columns: list[str] | None, name: str, flag: str) -> DataError:
     found = ", ".join(columns or []) or "(none)"
-    return DataError(f"column '{col}' not found in {name}; columns found: {found} — {flag}")
+    close = difflib.get_close_matches(col, columns or [], n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return DataError(f"column '{col}' not found in {name}; columns found: {found} — {hint}{flag}")
 
 
 def _text_of(rec: dict[str, Any], col: str, name: str, line: int) -> str:
@@ -323,10 +326,13 @@ def load_table(
                 )
             raw.append(label)
         if table.columns is None and delimiter is not None:
-            raise DataError(f"{path} is empty; expected a header row naming the columns")
+            raise DataError(
+                f"{path} is empty; give a header row naming the columns "
+                f"(e.g. {text_col}{delimiter}{label_col or ''}) and then one row per text"
+            )
         sha = lines.sha256
     if not texts:
-        raise DataError(f"{path} has no rows; it needs at least one text")
+        raise DataError(f"{path} has no rows; add one row per text under the header")
     if label_col is None:
         return TextDataset(texts, [], [], source=str(path), sha256=sha)
     if given is None:

@@ -10,8 +10,9 @@ Shape legend: V vocabulary size, D vector size.
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def stable_hash(text: str) -> int:
 
 
 def train_word2vec(
-    token_lists: Sequence[Sequence[str]],
+    token_lists: Iterable[Sequence[str]],
     dim: int = 100,
     algorithm: str = "cbow",
     window: int = 5,
@@ -43,17 +44,37 @@ def train_word2vec(
 ):
     """Train Word2Vec on tokenized texts and return its ``KeyedVectors``.
 
+    ``token_lists`` is a list of token lists, or -- for a corpus larger than
+    memory -- a *restartable* iterable of them: an object whose ``__iter__``
+    starts the corpus over each time (e.g. re-reads a file; see
+    :class:`TokenFile`). gensim reads it ``epochs + 1`` times: once to count
+    the vocabulary, then once per epoch. A generator or iterator, which can be
+    read only once, is refused. The vectors are the same whether the texts
+    come as a list or as such an iterable.
+
     ``workers=1`` (the default) makes the result identical for a given seed;
     more workers are faster but gensim's thread scheduling then varies.
     """
     from gensim.models import Word2Vec
 
-    if isinstance(token_lists, str) or (token_lists and isinstance(token_lists[0], str)):
+    if isinstance(token_lists, str) or (
+        isinstance(token_lists, Sequence) and token_lists and isinstance(token_lists[0], str)
+    ):
         raise RnnlabError("train_word2vec expects a list of token lists, got raw text")
+    if iter(token_lists) is token_lists:
+        raise RnnlabError(
+            "train_word2vec got a generator or iterator, which can be read only once; gensim "
+            f"reads the corpus {epochs + 1} times: pass a list, or an object whose __iter__ "
+            "starts over (e.g. rnnlab.embeddings.TokenFile)"
+        )
     if algorithm not in ("cbow", "skipgram"):
         raise RnnlabError(f"algorithm must be 'cbow' or 'skipgram', got {algorithm!r}")
+    corpus = (
+        [list(t) for t in token_lists]
+        if isinstance(token_lists, Sequence)
+        else _TokenLists(token_lists)
+    )
     model = Word2Vec(
-        sentences=[list(t) for t in token_lists],
         vector_size=dim,
         window=window,
         min_count=min_count,
@@ -63,7 +84,59 @@ def train_word2vec(
         workers=workers,
         hashfxn=stable_hash,
     )
+    model.build_vocab(corpus)  # pass 1: count the words
+    if not model.wv.index_to_key:
+        raise RnnlabError(
+            f"no word occurs {min_count} times in the {model.corpus_count} texts given, so "
+            "Word2Vec has nothing to learn; give more text or lower min_count"
+        )
+    model.train(  # passes 2 .. epochs + 1, exactly as Word2Vec(sentences=...) does
+        corpus,
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=model.epochs,
+        start_alpha=model.alpha,
+        end_alpha=model.min_alpha,
+    )
     return model.wv
+
+
+class _TokenLists:
+    """A restartable corpus, checked as it is read: each item must be a list of tokens."""
+
+    def __init__(self, corpus: Iterable[Sequence[str]]) -> None:
+        self.corpus = corpus
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for item in self.corpus:
+            if isinstance(item, str):
+                raise RnnlabError("train_word2vec expects token lists, got raw text (a str)")
+            yield list(item)
+
+
+class TokenFile:
+    """Token lists kept on disk, one JSON list per line: a restartable corpus.
+
+    ``TokenFile.write(path, token_lists)`` writes them (one pass over any
+    iterable, e.g. texts tokenized as they are read) and returns the corpus;
+    iterating it reads the file again each time, so gensim's several passes
+    need memory for one text, not for the corpus.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def write(cls, path: str | Path, token_lists: Iterable[Sequence[str]]) -> TokenFile:
+        with open(path, "w", encoding="utf-8") as fh:
+            for tokens in token_lists:
+                fh.write(json.dumps(list(tokens), ensure_ascii=False) + "\n")
+        return cls(path)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                yield json.loads(line)
 
 
 def load_vectors(path: str | Path, fmt: str = "auto"):

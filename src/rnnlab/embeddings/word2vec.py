@@ -19,6 +19,7 @@ seconds, sha256 of ``vectors.bin``), written atomically by
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,7 +31,8 @@ from typing import Any
 from rnnlab.artifacts import FORMAT, base_config, check_output_dir, sha256_file, write_model_dir
 from rnnlab.config import Config, EmbeddingConfig, check_value
 from rnnlab.data import TextDataset, is_imdb_source, load_dataset
-from rnnlab.embeddings import load_vectors, train_word2vec
+from rnnlab.data.tabular import TABLE_FORMATS, ByteLines, iter_lines, iter_table_texts, open_binary
+from rnnlab.embeddings import TokenFile, load_vectors, train_word2vec
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.text import tokenize
 
@@ -94,8 +96,11 @@ def train_vectors(
     ----------
     data : str, Path or TextDataset
         ``"imdb"``, an IMDB archive or ``aclImdb`` folder (its *train* split
-        only: the test reviews are never seen), or a CSV/TSV/JSONL file (only
-        the `text_col` column is read; no labels needed).
+        only: the test reviews are never seen), a CSV/TSV/JSONL file (only
+        the `text_col` column is read; no labels needed) or a .txt file (one
+        text per line). Files are streamed: read and tokenized once into a
+        temporary token file that gensim re-reads on each pass, so a corpus
+        larger than memory works; empty texts are skipped.
     out : str or Path
         Directory to write: ``vectors.bin`` + ``config.json``. A new path, an
         empty folder or an earlier vectors directory (replaced) are accepted.
@@ -124,51 +129,41 @@ def train_vectors(
     log = log or (lambda _msg: None)
     out = check_output_dir(out)  # before any work
     _check_not_other_model(out)
-    if isinstance(data, TextDataset):
-        ds, split = data, None
-    else:
-        ds = load_dataset(
-            data, text_col=text_col, label_col=None, split="train", cache_dir=cache_dir
-        )
-        split = "train" if is_imdb_source(data) else None
     t0 = time.perf_counter()
-    tokens = [tokenize(t) for t in ds.texts]
-    n_tokens = sum(len(t) for t in tokens)
-    log(f"tokenized {len(tokens)} texts ({n_tokens} tokens) in {time.perf_counter() - t0:.1f} s")
-    counts = Counter(chain.from_iterable(tokens))
-    if not counts or max(counts.values()) < config.min_count:
-        raise DataError(
-            f"{ds.source}: no word occurs {config.min_count} times, so there is nothing to "
-            "learn; give more text or lower --min-count"
+    with tempfile.TemporaryDirectory(prefix="rnnlab-w2v-") as tmp:
+        corpus, data_meta, counts = _corpus(data, text_col, cache_dir, Path(tmp))
+        log(
+            f"tokenized {data_meta['texts']} texts ({data_meta['tokens']} tokens) in "
+            f"{time.perf_counter() - t0:.1f} s"
         )
-    log(
-        f"training {config.algorithm} ({config.dim}-d, window {config.window}, "
-        f"min_count {config.min_count}, {config.epochs} epochs)"
-    )
-    t0 = time.perf_counter()
-    kv = train_word2vec(
-        tokens,
-        dim=config.dim,
-        algorithm=config.algorithm,
-        window=config.window,
-        min_count=config.min_count,
-        epochs=config.epochs,
-        seed=config.seed,
-        workers=config.workers,
-    )
+        if not counts or max(counts.values()) < config.min_count:
+            raise DataError(
+                f"{data_meta['source']}: no word occurs {config.min_count} times, so there is "
+                "nothing to learn; give more text or lower --min-count"
+            )
+        del counts
+        log(
+            f"training {config.algorithm} ({config.dim}-d, window {config.window}, "
+            f"min_count {config.min_count}, {config.epochs} epochs)"
+        )
+        t0 = time.perf_counter()
+        kv = train_word2vec(
+            corpus,
+            dim=config.dim,
+            algorithm=config.algorithm,
+            window=config.window,
+            min_count=config.min_count,
+            epochs=config.epochs,
+            seed=config.seed,
+            workers=config.workers,
+        )
     seconds = time.perf_counter() - t0
     log(f"{len(kv.index_to_key)} words in {seconds:.1f} s")
     meta = base_config(KIND)
     meta.update(
         {
             "word2vec": config.to_dict(),
-            "data": {
-                "source": ds.source,
-                "sha256": ds.sha256,
-                "split": split,
-                "texts": len(ds.texts),
-                "tokens": n_tokens,
-            },
+            "data": data_meta,
             "vocab_size": len(kv.index_to_key),
             "vector_size": kv.vector_size,
             "train_seconds": round(seconds, 3),
@@ -184,6 +179,75 @@ def train_vectors(
     written = write_model_dir(out, meta, {VECTORS_FILE: write_vectors}, checked=(VECTORS_FILE,))
     meta["out"] = str(written)
     return meta
+
+
+def _corpus(data, text_col: str, cache_dir, tmp: Path):
+    """``(token lists, data metadata, word counts)`` of the training texts.
+
+    A CSV/TSV/JSONL or plain-text file (one text per line) is streamed:
+    read once, tokenized, and the tokens written to a :class:`TokenFile` in
+    ``tmp`` that gensim re-reads on each pass -- memory for one text, however
+    large the corpus. IMDB (bounded, read from an archive) and an in-memory
+    TextDataset give a list.
+    """
+    if isinstance(data, TextDataset) or is_imdb_source(data):
+        if isinstance(data, TextDataset):
+            ds, split = data, None
+        else:
+            ds = load_dataset(data, label_col=None, split="train", cache_dir=cache_dir)
+            split = "train"
+        tokens = [tokenize(t) for t in ds.texts]
+        counts = Counter(chain.from_iterable(tokens))
+        meta = {
+            "source": ds.source,
+            "sha256": ds.sha256,
+            "split": split,
+            "texts": len(tokens),
+            "tokens": sum(counts.values()),
+        }
+        return tokens, meta, counts
+    path = Path(data).expanduser()
+    if path.is_dir():
+        raise DataError(
+            f"{path} is a folder but not an IMDB one; pass a .csv, .tsv, .jsonl or .txt file "
+            "(one text per line), an IMDB archive, or 'imdb'"
+        )
+    suffix = path.suffix.lower()
+    if suffix not in (*TABLE_FORMATS, ".txt"):
+        raise DataError(
+            f"{path}: unsupported file type '{suffix or '(none)'}'; use one of "
+            f"{', '.join(TABLE_FORMATS)} or .txt (one text per line)"
+        )
+    counts: Counter[str] = Counter()
+    n_texts = 0
+
+    def token_lists():
+        nonlocal n_texts
+        for _, text in texts:
+            if text.strip():
+                tokens = tokenize(text)
+                counts.update(tokens)
+                n_texts += 1
+                yield tokens
+
+    with open_binary(path) as fh:
+        lines = ByteLines(fh)
+        if suffix == ".txt":
+            texts = iter_lines(lines, str(path))
+        else:
+            texts = iter_table_texts(lines, str(path), suffix, text_col)
+        corpus = TokenFile.write(tmp / "tokens.jsonl", token_lists())
+        sha = lines.sha256
+    if not n_texts:
+        raise DataError(f"{path} has no texts; it needs at least one non-empty line or row")
+    meta = {
+        "source": str(path),
+        "sha256": sha,
+        "split": None,
+        "texts": n_texts,
+        "tokens": sum(counts.values()),
+    }
+    return corpus, meta, counts
 
 
 def _gensim_version() -> str:

@@ -75,10 +75,10 @@ def lstm_steps(lstm: torch.nn.LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
         raise ValueError("lstm_steps needs a one-layer, unidirectional nn.LSTM without projection")
     hsize = lstm.hidden_size
     w_ih, w_hh = lstm.weight_ih_l0, lstm.weight_hh_l0  # (4H, D), (4H, H): blocks i, f, g, o
-    bias = lstm.bias_ih_l0 + lstm.bias_hh_l0 if lstm.bias else torch.zeros(4 * hsize)  # (4H,)
+    bias = lstm.bias_ih_l0 + lstm.bias_hh_l0 if lstm.bias else 0.0  # (4H,)
     pre_x = x @ w_ih.T + bias  # (T, 4H): the input's part of every step, at once
-    h = torch.zeros(hsize)
-    c = torch.zeros(hsize)
+    h = torch.zeros(hsize, dtype=x.dtype)
+    c = torch.zeros(hsize, dtype=x.dtype)
     rows: dict[str, list[torch.Tensor]] = {k: [] for k in "ifgoch"}
     for t in range(x.shape[0]):
         z = pre_x[t] + w_hh @ h  # (4H,)

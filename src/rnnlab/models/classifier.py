@@ -130,7 +130,12 @@ class SequenceClassifier(nn.Module):
             raise ValueError(f"layer must be in 0..{self.rnn.num_layers - 1}, got {layer}")
         x = self.dropout(emb)  # (N, T, D)
         for below in range(layer):
-            x = _layer(self.rnn, below, self.rnn.dropout(x) if below else x, lengths)
+            x = _layer(
+                self.rnn,
+                below,
+                self.rnn.dropout(x) if below else x,
+                lambda v: reverse_within_length(v, lengths),
+            )
         return x
 
     @property
@@ -167,25 +172,36 @@ class SequenceClassifier(nn.Module):
         for lo in range(0, t, chunk):
             hi = min(lo + chunk, t)
             lengths = torch.arange(lo + 1, hi + 1)  # (B,) prefix lengths, B = hi - lo
-            xb = x[:, :hi].expand(hi - lo, hi, x.shape[2])  # (B, hi, D)
-            back, _ = self.rnn.backward_layers[0](reverse_within_length(xb, lengths))
+            steps = torch.arange(hi).unsqueeze(0)  # (1, hi)
+            rev = lengths.unsqueeze(1) - 1 - steps  # (B, hi)
+            rev = torch.where(rev >= 0, rev, steps)  # each prefix reversed within its length
+            flat = (rev + hi * torch.arange(hi - lo).unsqueeze(1)).reshape(-1)  # (B*hi,)
+
+            def reverse(v: torch.Tensor, flat=flat) -> torch.Tensor:
+                """``reverse_within_length`` as one row gather: (B, hi, F) -> (B, hi, F)."""
+                return v.reshape(-1, v.shape[2]).index_select(0, flat).view(v.shape)
+
+            xb = x[0, :hi].index_select(0, rev.reshape(-1)).view(hi - lo, hi, -1)  # (B, hi, D)
+            back, _ = self.rnn.backward_layers[0](xb)  # each prefix read from its own end
             out = torch.cat(
-                [forward0[:, :hi].expand(hi - lo, hi, -1), reverse_within_length(back, lengths)],
-                dim=-1,
+                [forward0[:, :hi].expand(hi - lo, hi, -1), reverse(back)], dim=-1
             )  # (B, hi, 2H)
             for layer in range(1, self.rnn.num_layers):
-                out = _layer(self.rnn, layer, self.rnn.dropout(out), lengths)  # (B, hi, 2H)
+                out = _layer(self.rnn, layer, self.rnn.dropout(out), reverse)  # (B, hi, 2H)
             pooled = pool(out, lengths, how, 2)  # (B, P)
             logits.append(self.head(self.dropout(pooled)))  # (B, C)
         return torch.cat(logits)  # (T, C)
 
 
-def _layer(rnn: StackedRNN, layer: int, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """One layer of ``rnn`` (both directions when bidirectional), as ``StackedRNN.forward`` runs it."""
+def _layer(rnn: StackedRNN, layer: int, x: torch.Tensor, reverse) -> torch.Tensor:
+    """One layer of ``rnn`` (both directions when bidirectional), as ``StackedRNN.forward`` runs it.
+
+    ``reverse`` reverses each sequence of the batch within its length.
+    """
     out, _ = rnn.forward_layers[layer](x)  # (N, T, H)
     if rnn.bidirectional:
-        back, _ = rnn.backward_layers[layer](reverse_within_length(x, lengths))
-        out = torch.cat([out, reverse_within_length(back, lengths)], dim=-1)  # (N, T, 2H)
+        back, _ = rnn.backward_layers[layer](reverse(x))
+        out = torch.cat([out, reverse(back)], dim=-1)  # (N, T, 2H)
     return out
 
 

@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from rnnlab.config import Config, check_value
 from rnnlab.errors import ArtifactError, RnnlabError
+from rnnlab.text.tokenize import tokenize
 from rnnlab.text.vectorize import BagOfWords, TfIdf
 
 KINDS = ("bow-logreg", "tfidf-logreg", "nbsvm")
@@ -139,7 +140,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 class LinearTextClassifier:
-    """A vectorizer and one linear layer: ``predict(texts) -> [{"label", "score"}]``.
+    """A vectorizer and one linear layer: ``predict(texts) -> [{"label", "score", "known"}]``.
 
     Same interface as :class:`rnnlab.tasks.classify.TextClassifier` (``predict``,
     ``predict_proba``, ``label_names``, ``backend``, ``path``, ``config``);
@@ -308,13 +309,30 @@ class LinearTextClassifier:
         return e / e.sum(axis=1, keepdims=True)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
-        """Label and probability of the most likely class for each text (a list in, a list out)."""
+        """Label and probability of the most likely class for each text (a list in, a list out).
+
+        ``"known"``: as for the recurrent classifier, the share of the text's
+        words that are features of the model (see :meth:`known_share`).
+        """
         probs = self.predict_proba(texts)
+        known = self.known_share(texts)
         best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=int)
         return [
-            {"label": self.label_names[int(k)], "score": float(probs[i, k])}
+            {"label": self.label_names[int(k)], "score": float(probs[i, k]), "known": known[i]}
             for i, k in enumerate(best)
         ]
+
+    def known_share(self, texts: Sequence[str]) -> list[float]:
+        """Share of each text's smallest n-grams (its words, for ``ngram_range`` (1, n))
+        that are in the vocabulary; 0.0 for a text with no tokens."""
+        n = self.vectorizer.ngram_range[0]
+        vocabulary = self.vectorizer.vocabulary_
+        shares = []
+        for text in texts:
+            tokens = tokenize(text)
+            grams = [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+            shares.append(sum(g in vocabulary for g in grams) / len(grams) if grams else 0.0)
+        return shares
 
     def explain(
         self, texts: Sequence[str], method: str | None = None, steps: int | None = None

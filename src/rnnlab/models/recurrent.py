@@ -19,6 +19,8 @@ output independent of how much padding a batch carries, without
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -51,23 +53,42 @@ def keras_init(module: nn.RNNBase) -> None:
                 nn.init.ones_(p[h : 2 * h])  # forget gate: keep the cell state at first
 
 
-def hold_candidate_bias_at_zero(lstm: nn.LSTM) -> None:
-    """Drop the candidate's bias from a torch LSTM: the guide's c~ = tanh(x W_xc + h W_hc).
+def _zero_candidate_rows(grad: torch.Tensor, h: int) -> torch.Tensor:
+    grad = grad.clone()
+    grad[2 * h : 3 * h] = 0.0  # gate order i, f, g, o: g is the candidate
+    return grad
+
+
+class NoCandidateBiasLSTM(nn.LSTM):
+    """``torch.nn.LSTM`` with the guide's candidate, c~ = tanh(x W_xc + h W_hc): no bias.
 
     torch's LSTM has no switch for it, so the g block (gate order i, f, g, o)
-    of ``bias_ih`` and ``bias_hh`` is set to zero and a gradient hook zeroes
-    its gradient, so no optimizer moves it: Adam, with or without weight
-    decay, and SGD with momentum all leave a parameter at 0 whose gradient is
-    always 0.
+    of every ``bias_ih_l*`` and ``bias_hh_l*`` starts at zero and a gradient
+    hook zeroes its gradient: no optimizer moves it (Adam with or without
+    weight decay, AdamW, SGD with momentum all leave a parameter at 0 whose
+    gradient is always 0). The weights keep torch's names and layout, so
+    ``rnnlab.scratch.convert`` and the ONNX export read it as any LSTM.
+    Tensor hooks are not copied by ``copy.deepcopy`` or pickling; both
+    rebuild the module through ``__setstate__``, which registers them again.
     """
-    h = lstm.hidden_size
-    keep = torch.ones(4 * h)
-    keep[2 * h : 3 * h] = 0.0  # the candidate's block
-    for name, p in lstm.named_parameters():
-        if name.startswith("bias_"):
-            with torch.no_grad():
-                p[2 * h : 3 * h] = 0.0
-            p.register_hook(lambda grad, keep=keep: grad * keep.to(grad))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        h = self.hidden_size
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if name.startswith("bias_"):
+                    p[2 * h : 3 * h] = 0.0
+        self._hold_candidate_bias()
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._hold_candidate_bias()
+
+    def _hold_candidate_bias(self) -> None:
+        for name, p in self.named_parameters():
+            if name.startswith("bias_"):
+                p.register_hook(functools.partial(_zero_candidate_rows, h=self.hidden_size))
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -111,7 +132,7 @@ class StackedRNN(nn.Module):
         Dropout between layers (not after the last one).
     candidate_bias : bool
         ``False`` (LSTM only): the guide's candidate without bias, held at
-        zero through training (see ``hold_candidate_bias_at_zero``).
+        zero through training (see ``NoCandidateBiasLSTM``).
     init : {"torch", "keras"}
         torch's default initial weights, or Keras' (see ``keras_init``).
 
@@ -144,7 +165,7 @@ class StackedRNN(nn.Module):
         self.num_layers = num_layers
         self.bidirectional = bidirectional
         self.directions = 2 if bidirectional else 1
-        cls = CELLS[cell]
+        cls = CELLS[cell] if candidate_bias else NoCandidateBiasLSTM
         self.forward_layers = nn.ModuleList()
         self.backward_layers = nn.ModuleList()
         for layer in range(num_layers):
@@ -152,11 +173,9 @@ class StackedRNN(nn.Module):
             self.forward_layers.append(cls(d_in, hidden_size, batch_first=True))
             if bidirectional:
                 self.backward_layers.append(cls(d_in, hidden_size, batch_first=True))
-        for module in [*self.forward_layers, *self.backward_layers]:
-            if init == "keras":
-                keras_init(module)
-            if not candidate_bias:
-                hold_candidate_bias_at_zero(module)
+        if init == "keras":
+            for module in [*self.forward_layers, *self.backward_layers]:
+                keras_init(module)  # leaves a NoCandidateBiasLSTM's candidate bias at 0
         self.dropout = nn.Dropout(dropout)
 
     @property

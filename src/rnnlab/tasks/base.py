@@ -47,6 +47,7 @@ from typing import Any
 
 from rnnlab.artifacts import (
     base_config,
+    build_for_weights,
     check_output_dir,
     checkpoint_dir_for,
     json_writer,
@@ -242,8 +243,14 @@ def open_model_dir(path: str | Path, kind: str) -> tuple[Path, dict[str, Any]]:
     return path, read_config(path, kind=kind)
 
 
-def load_state(net, path: Path) -> Any:
-    """Fill ``net`` from ``path/model.safetensors`` and put it in eval mode."""
+def load_state(build: Callable[[], Any], path: Path) -> Any:
+    """The network ``build()`` makes, filled from ``path/model.safetensors``, in eval mode.
+
+    The shapes the config describes are checked against the weight file's
+    header before anything is allocated (:func:`rnnlab.artifacts.build_for_weights`),
+    so an edited config.json (a huge ``vocab_size``) fails at once with one line.
+    """
+    net = build_for_weights(build, path / "model.safetensors")
     load_weights(net, path / "model.safetensors")
     return net.eval()
 

@@ -45,7 +45,8 @@ from rnnlab.tasks.base import (
     open_model_dir,
     run,
 )
-from rnnlab.text import Vocab, tokenize
+from rnnlab.text import OOV, Vocab, tokenize
+from rnnlab.text.tokenizers import TOKENIZER_FILE, make_tokenizer, restore_tokenizer
 
 KIND = "classifier"
 TOKENIZER = "rnnlab.tokenize/1"
@@ -58,9 +59,15 @@ def truncate(ids: list[int], text: TextConfig) -> list[int]:
     return ids[-text.maxlen :] if text.truncating == "pre" else ids[: text.maxlen]
 
 
-def encode(texts: Sequence[str], vocab: Vocab, text: TextConfig) -> list[list[int]]:
+def encode(texts: Sequence[str], vocab: Vocab, text: TextConfig, tokenizer=None) -> list[list[int]]:
     """Tokenize, map to ids and truncate to ``text.maxlen``."""
-    return [truncate(vocab.encode(tokenize(t)), text) for t in check_texts(texts)]
+    split = tokenize if tokenizer is None else tokenizer
+    return [truncate(vocab.encode(split(t)), text) for t in check_texts(texts)]
+
+
+def known_share(ids: Sequence[int]) -> float:
+    """Share of ``ids`` that are not the out-of-vocabulary id (0.0 for no ids)."""
+    return sum(i != OOV for i in ids) / len(ids) if len(ids) else 0.0
 
 
 def classification_step(model, batch):
@@ -160,7 +167,8 @@ class ClassifyTask(Task):
 
         ds, train_ds, val_ds, _ = data
         text, training = self.text, self.training
-        train_tokens = [tokenize(t) for t in train_ds.texts]
+        tokenizer = make_tokenizer(text).fit(train_ds.texts)
+        train_tokens = tokenizer.batch(train_ds.texts)
         vocab = Vocab.build(train_tokens, max_size=text.max_vocab, min_freq=text.min_freq)
         log(f"vocabulary: {len(vocab)} entries (max {text.max_vocab}, min_freq {text.min_freq})")
         matrix, coverage, dim, seconds = embedding_step(
@@ -168,7 +176,7 @@ class ClassifyTask(Task):
         )
         train_seqs = [truncate(vocab.encode(tokens), text) for tokens in train_tokens]
         del train_tokens
-        val_seqs = encode(val_ds.texts, vocab, text)
+        val_seqs = encode(val_ds.texts, vocab, text, tokenizer)
         net = SequenceClassifier(
             self.model,
             len(vocab),
@@ -178,7 +186,7 @@ class ClassifyTask(Task):
             freeze_embedding=self.embedding.freeze,
         )
         config = {
-            "tokenizer": TOKENIZER,
+            "tokenizer": TOKENIZER if text.tokenizer == "words" else text.tokenizer,
             "label_names": list(ds.label_names),
             "vocab_size": len(vocab),
             "embedding_dim": dim,
@@ -196,13 +204,13 @@ class ClassifyTask(Task):
         return Built(
             net,
             config,
-            {"vocab.json": vocab.save},
+            {"vocab.json": vocab.save, **tokenizer_file(tokenizer)},
             train_batches=lambda epoch: _batches(
                 train_seqs, train_ds.labels, text, training.batch_size, True, training.seed + epoch
             ),
             val_batches=_batches(val_seqs, val_ds.labels, text, 256, shuffle=False, seed=0),
             timing={"word2vec_seconds": round(seconds, 1)},
-            state={"vocab": vocab, "label_names": list(ds.label_names)},
+            state={"vocab": vocab, "label_names": list(ds.label_names), "tokenizer": tokenizer},
         )
 
     step = staticmethod(classification_step)
@@ -216,6 +224,7 @@ class ClassifyTask(Task):
             path=None,
             backend="auto",
             threads=self.training.threads,
+            tokenizer=built.state["tokenizer"],
         )
 
     def evaluate(self, model, data, log):
@@ -233,6 +242,11 @@ class ClassifyTask(Task):
 
     def plots(self, history, metrics):
         return {**super().plots(history, metrics), **confusion_plot(metrics)}
+
+
+def tokenizer_file(tokenizer) -> dict[str, Any]:
+    """``{"tokenizer.json": writer}`` for a tokenizer learned from the texts (subword), else {}."""
+    return {TOKENIZER_FILE: tokenizer.save} if tokenizer.needs_file else {}
 
 
 def classify_metrics(model, ds: TextDataset) -> dict[str, Any]:
@@ -336,7 +350,7 @@ def train(
 
 
 class TextClassifier:
-    """A trained classifier: ``predict(texts) -> [{"label", "score"}, ...]``.
+    """A trained classifier: ``predict(texts) -> [{"label", "score", "known"}, ...]``.
 
     Obtain one with ``rnnlab.load(path)``. ``backend="onnx"`` runs the network
     with onnxruntime (exported from the torch weights on first load and checked
@@ -355,10 +369,12 @@ class TextClassifier:
         config: dict | None = None,
         batch_size: int = 64,
         threads: int = 0,
+        tokenizer=None,
     ) -> None:
         self.net = net
         self.vocab = vocab
         self.text = text
+        self.tokenizer = tokenizer if tokenizer is not None else make_tokenizer(text)
         self.label_names = label_names
         self.path = path
         self.config = config or {}
@@ -389,7 +405,9 @@ class TextClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(N, C) class probabilities, in input order."""
-        seqs = encode(texts, self.vocab, self.text)
+        return self._proba(encode(texts, self.vocab, self.text, self.tokenizer))
+
+    def _proba(self, seqs: list[list[int]]) -> np.ndarray:
         probs = np.zeros((len(seqs), len(self.label_names)), dtype=np.float64)  # (N, C)
         for idx, ids, lens in padded_batches(seqs, self.text, self.batch_size):
             logits = self._logits(ids.numpy(), lens.numpy()).astype(np.float64)  # (B, C)
@@ -401,12 +419,20 @@ class TextClassifier:
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         """Label and probability of the most likely class for each text.
 
-        Always takes a list and returns a list (one dict per text).
+        Always takes a list and returns a list (one dict per text). ``"known"``
+        is the share of the tokens the network reads (after truncation) that
+        are in its vocabulary: near 0 (Chinese or emoji for an English model),
+        the score means little; 0.0 for a text with no tokens.
         """
-        probs = self.predict_proba(texts)
+        seqs = encode(texts, self.vocab, self.text, self.tokenizer)
+        probs = self._proba(seqs)
         best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=int)
         return [
-            {"label": self.label_names[int(k)], "score": float(probs[i, k])}
+            {
+                "label": self.label_names[int(k)],
+                "score": float(probs[i, k]),
+                "known": known_share(seqs[i]),
+            }
             for i, k in enumerate(best)
         ]
 
@@ -441,14 +467,15 @@ def load(
                 f"{path}: vocab.json has {len(vocab)} entries, config says "
                 f"{config['vocab_size']}; the directory is inconsistent"
             )
-        net = SequenceClassifier(
-            model_cfg, config["vocab_size"], config["embedding_dim"], len(label_names)
-        )
+        tokenizer = restore_tokenizer(config["text"], path)
+        sizes = config["vocab_size"], config["embedding_dim"], len(label_names)
     except (KeyError, TypeError) as exc:
         raise ArtifactError(f"cannot load model from {path}: {str(exc).splitlines()[0]}") from None
-    load_state(net, path)
+    net = load_state(lambda: SequenceClassifier(model_cfg, *sizes), path)
     threads = apply_threads(threads)
-    return TextClassifier(net, vocab, text, label_names, path, backend, config, threads=threads)
+    return TextClassifier(
+        net, vocab, text, label_names, path, backend, config, threads=threads, tokenizer=tokenizer
+    )
 
 
 def evaluate(

@@ -654,14 +654,14 @@ def load(path: str | Path, threads: int | None = None) -> Generator:
         gen_cfg = GeneratorConfig.from_dict(config["generator"])
         label_names = list(config["label_names"])
         vocab = Vocab.load(path / "vocab.json")
-        net = ConditionalLM(gen_cfg, int(config["vocab_size"]), len(label_names))
+        vocab_size = int(config["vocab_size"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"cannot load generator from {path}: {exc}") from None
     if len(vocab) != config["vocab_size"] or BOS_TOKEN not in vocab or EOS_TOKEN not in vocab:
         raise ArtifactError(
             f"{path}: vocab.json does not match config.json (size or <s>/</s> entries); retrain"
         )
-    load_state(net, path)
+    net = load_state(lambda: ConditionalLM(gen_cfg, vocab_size, len(label_names)), path)
     apply_threads(threads)
     return Generator(net, vocab, text, label_names, path, config)
 

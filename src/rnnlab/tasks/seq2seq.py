@@ -450,12 +450,11 @@ def load(path: str | Path, threads: int | None = None) -> Translator:
         src_vocab = Vocab.from_dict(doc["source"])
         tgt_vocab = Vocab.from_dict(doc["target"])
         sizes = config["source_vocab_size"], config["target_vocab_size"]
-        net = Seq2Seq(model_cfg, *sizes)
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"cannot load model from {path}: {str(exc).splitlines()[0]}") from None
     if (len(src_vocab), len(tgt_vocab)) != sizes:
         raise ArtifactError(f"{path}: vocab.json does not match config.json; retrain the model")
-    load_state(net, path)
+    net = load_state(lambda: Seq2Seq(model_cfg, *sizes), path)
     apply_threads(threads)
     return Translator(net, src_vocab, tgt_vocab, text, model_cfg, path, config)
 

@@ -438,7 +438,7 @@ def load(path: str | Path, threads: int | None = None) -> Tagger:
         raise ArtifactError(
             f"{path}: vocabulary sizes differ from config.json; the directory is inconsistent"
         )
-    net = load_state(SequenceTagger(cfg, len(vocab), len(chars), len(tag_names)), path)
+    net = load_state(lambda: SequenceTagger(cfg, len(vocab), len(chars), len(tag_names)), path)
     apply_threads(threads)
     enc = Encoder(vocab, chars if cfg.char else None, cfg.max_word_len)
     return Tagger(net, enc, tag_names, path, config)

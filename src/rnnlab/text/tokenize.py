@@ -87,9 +87,13 @@ _U_SPECIAL = (
     rf"[{_NO_SPACE}{_KATAKANA}{_JOINING}"
     r"\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=Prepend}\p{GCB=Regional_Indicator}]"
 )
-# Below U+0300 (ASCII, Latin-1, Latin Extended, IPA) there is none of them but the
-# two Bopomofo tone letters U+02EA-U+02EB: other such text never needs `regex`.
-_MAYBE_SPECIAL_RE = re.compile(r"[^\x00-\u02e9\u02ec-\u02ff]")
+# None of them in Latin (ASCII to IPA, but for the two Bopomofo tone letters
+# U+02EA-U+02EB), Greek, Cyrillic (but for its combining marks U+0483-U+0489), nor in
+# general punctuation (dashes, curly quotes, ellipsis; but for U+200C-U+200D) and
+# currency signs: text made of these never needs `regex` (a test checks every range).
+_MAYBE_SPECIAL_RE = re.compile(
+    r"[^\x00-\u02e9\u02ec-\u02ff\u0370-\u0482\u048a-\u052f\u2000-\u200b\u200e-\u20cf]"
+)
 
 
 @functools.cache

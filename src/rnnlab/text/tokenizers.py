@@ -40,7 +40,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -138,11 +138,13 @@ class Tokenizer:
             )
         kinds = {k.name: k for k in (WordTokenizer, CharTokenizer, SubwordTokenizer)}
         kind = kinds.get(data.get("name"))
-        if kind is None or (cls is not Tokenizer and kind is not cls):
+        if kind is None:
             raise ArtifactError(
-                f"tokenizer name {data.get('name')!r} is not one of {', '.join(kinds)}"
-                + ("" if cls is Tokenizer else f" expected here: {cls.name!r}")
+                f"tokenizer name {data.get('name')!r} is not one of {', '.join(kinds)}; "
+                "train the model again or install a matching rnnlab"
             )
+        if cls is not Tokenizer and kind is not cls:
+            raise ArtifactError(f"this is a {kind.name!r} tokenizer, not a {cls.name!r} one")
         lowercase = data.get("lowercase")
         if not isinstance(lowercase, bool):
             raise ArtifactError(f"tokenizer 'lowercase' must be true or false, got {lowercase!r}")
@@ -361,6 +363,21 @@ class SubwordTokenizer(Tokenizer):
         )
 
 
+def _text_config(text_config: Any) -> Any:
+    """A TextConfig or a tokenizer name from what callers have at hand."""
+    if isinstance(text_config, str):
+        return text_config
+    if isinstance(text_config, Mapping):  # config.json's "text" section
+        from rnnlab.config import TextConfig
+
+        return TextConfig.from_dict(dict(text_config))
+    if not hasattr(text_config, "tokenizer"):
+        raise RnnlabError(
+            f"expected a TextConfig, its dict or a tokenizer name, got {type(text_config).__name__}"
+        )
+    return text_config
+
+
 def make_tokenizer(text_config: Any = "words", lowercase: bool = True) -> Tokenizer:
     """A new (unfitted) tokenizer for a :class:`rnnlab.config.TextConfig` or a name.
 
@@ -370,8 +387,9 @@ def make_tokenizer(text_config: Any = "words", lowercase: bool = True) -> Tokeni
 
     Parameters
     ----------
-    text_config : TextConfig or str
+    text_config : TextConfig, dict or str
         Its ``tokenizer`` field (``"words"``, ``"chars"``, ``"subword"``), or that name.
+        A dict (config.json's ``"text"``) is read with ``TextConfig.from_dict``.
     lowercase : bool, default True
 
     Returns
@@ -379,7 +397,8 @@ def make_tokenizer(text_config: Any = "words", lowercase: bool = True) -> Tokeni
     Tokenizer
         Call ``.fit(train_texts)`` before use (a no-op except for ``subword``).
     """
-    name = text_config if isinstance(text_config, str) else getattr(text_config, "tokenizer", None)
+    text_config = _text_config(text_config)
+    name = text_config if isinstance(text_config, str) else text_config.tokenizer
     if name == "words":
         return WordTokenizer(lowercase)
     if name == "chars":
@@ -417,23 +436,19 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
 
 def restore_tokenizer(text_config: Any, model_dir: str | Path, lowercase: bool = True) -> Tokenizer:
     """The tokenizer a model was trained with: rebuilt from its TextConfig, or read
-    from ``model_dir/tokenizer.json`` when it learned something (``subword``).
+    from ``model_dir/tokenizer.json`` when it learned something (``subword``; the
+    file's own ``lowercase`` then applies).
 
     A config without a ``tokenizer`` field (models written before it existed) means
     ``"words"``.
     """
-    name = (
-        getattr(text_config, "tokenizer", "words")
-        if not isinstance(text_config, str)
-        else text_config
-    )
-    tok = make_tokenizer(name, lowercase)
+    tok = make_tokenizer(text_config, lowercase)
     if not tok.needs_file:
         return tok
     loaded = load_tokenizer(Path(model_dir) / TOKENIZER_FILE)
-    if loaded.name != name:
+    if loaded.name != tok.name:
         raise ArtifactError(
             f"{Path(model_dir) / TOKENIZER_FILE} holds a {loaded.name!r} tokenizer but "
-            f"config.json says {name!r}; train the model again"
+            f"config.json says {tok.name!r}; train the model again"
         )
     return loaded

@@ -177,8 +177,10 @@ class _Interrupts:
     """While active, SIGINT and SIGTERM only set a flag; the loop saves and stops.
 
     Installed only in the main thread (Python's rule) and only for the duration
-    of ``fit``; the previous handlers are put back on exit. A second Ctrl-C
-    raises KeyboardInterrupt at once.
+    of ``fit``; the previous handlers are put back on exit. A second Ctrl-C, a
+    second or more after the first, raises KeyboardInterrupt at once -- except
+    under torchrun, whose agent forwards the terminal's Ctrl-C to workers that
+    already received it.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -186,6 +188,8 @@ class _Interrupts:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and threading.current_thread() is threading.main_thread()
         self.signum: int | None = None
+        self.first_at = 0.0
+        self.forwarded = "TORCHELASTIC_RUN_ID" in os.environ
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Interrupts:
@@ -199,10 +203,11 @@ class _Interrupts:
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
     def _handle(self, signum: int, frame: object) -> None:
-        if signum == signal.SIGINT and self.signum == signal.SIGINT:
-            raise KeyboardInterrupt
         if self.signum is None:
-            self.signum = signum
+            self.signum, self.first_at = signum, time.monotonic()
+        elif signum == signal.SIGINT and self.signum == signal.SIGINT and not self.forwarded:
+            if time.monotonic() - self.first_at >= 1.0:
+                raise KeyboardInterrupt
 
     @property
     def requested(self) -> bool:
@@ -267,6 +272,7 @@ class _Trainer:
             {"fit": {**train, "world_size": ctx.world_size}, **(run_fingerprint or {})}
         )
         self.last_save = time.monotonic()
+        self._task: Any = None  # the progress bar of the epoch in progress
 
     # -- resume ----------------------------------------------------------------------
     def resume(self) -> None:
@@ -398,7 +404,8 @@ class _Trainer:
     def _check_finite(self) -> None:
         for name, t in self.model.state_dict().items():
             if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-                raise self._diverged(f"weight {name} is not finite")
+                where = self._where(self.epochs_done, self.step)
+                raise self._diverged(f"weight {name} is not finite", where)
 
     def _due(self, done: int, total: int) -> bool:
         """A checkpoint within the epoch is due after ``done`` of ``total`` batches."""
@@ -414,12 +421,13 @@ class _Trainer:
     @staticmethod
     def _where(epochs_done: int, step: int) -> str:
         if step == 0:
-            return f"end of epoch {epochs_done}" if epochs_done else "start"
+            return f"the end of epoch {epochs_done}" if epochs_done else "the start"
         return f"epoch {epochs_done + 1} step {step}"
 
-    def _diverged(self, what: str) -> TrainingDiverged:
+    def _diverged(self, what: str, where: str | None = None) -> TrainingDiverged:
+        where = where or f"epoch {self.epochs_done + 1} step {self.step + 1}"
         return TrainingDiverged(
-            f"training diverged at epoch {self.epochs_done + 1} step {self.step + 1} ({what}); "
+            f"training diverged at {where} ({what}); "
             f"lower --lr (now {self.config.lr:g}) or set --clip-norm (now "
             f"{self.config.clip_norm:g}) and train again; no non-finite weights were saved"
         )
@@ -565,7 +573,7 @@ class _Trainer:
             "val_seconds": round(time.perf_counter() - start, 3),
         }
         if not math.isfinite(record["val_loss"]):
-            raise self._diverged(f"validation loss {record['val_loss']}")
+            raise self._diverged(f"validation loss {record['val_loss']}", f"epoch {epoch}")
         self.history.epochs.append(record)
         bars.update(
             self._task,
