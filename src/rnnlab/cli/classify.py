@@ -119,6 +119,12 @@ def train(
     truncating: str | None = typer.Option(
         None, help=f"pre (keep the end) or post. (default: {TextConfig.truncating})"
     ),
+    tokenizer: str | None = typer.Option(
+        None,
+        help="words (Unicode word rules: whole words, one token per CJK/Thai character), "
+        "chars (grapheme clusters) or subword (BPE learned from the training texts, saved "
+        f"in the model directory). (default: {TextConfig.tokenizer})",
+    ),
     padding: str | None = typer.Option(
         None,
         help="bucket (length buckets, padding masked), or pre/post: Keras-style padding to "
@@ -163,6 +169,12 @@ def train(
         "(default: bow-logreg 0.1, tfidf-logreg 30, nbsvm 0.1)",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue a killed or interrupted run (same command) from its newest valid "
+        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
+    ),
 ) -> None:
     """Train a sentiment (text classification) model and write its model directory.
 
@@ -195,6 +207,7 @@ def train(
             "maxlen": maxlen,
             "truncating": truncating,
             "padding": padding,
+            "tokenizer": tokenizer,
         },
         "embedding": {
             "source": embedding,
@@ -267,8 +280,10 @@ def train(
         cache_dir=cache_dir,
         progress=not quiet and sys.stderr.isatty(),
         log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
+        resume=resume,
     )
-    _report(result)
+    if result.metrics:  # under torchrun only the main process reports
+        _report(result)
 
 
 def _report(result) -> None:

@@ -112,8 +112,8 @@ def neighbors(
 
     Example: rnnlab embed neighbors vectors/imdb-cbow good awful -k 5
     """
-    from rnnlab.embeddings.word2vec import load_word_vectors
     from rnnlab.embeddings.quality import neighbors as run
+    from rnnlab.embeddings.word2vec import load_word_vectors
 
     kv = load_word_vectors(vectors)
     results = {w: run(kv, w, k=k, restrict_vocab=restrict_vocab) for w in words}

@@ -172,6 +172,12 @@ def train_cmd(
     seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all cores. (default: 1)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue a killed or interrupted run (same command) from its newest valid "
+        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
+    ),
 ) -> None:
     """Train a conditional LSTM language model and write its model directory.
 
@@ -216,6 +222,7 @@ def train_cmd(
         test_limit=test_limit,
         progress=not quiet,
         log=(lambda _m: None) if quiet else (lambda m: typer.echo(m, err=True)),
+        resume=resume,
     )
     val = result.metrics["validation"]["perplexity"]
     line = f"validation perplexity {val:.1f}"

@@ -106,6 +106,12 @@ def train(
         None, help="Beam size for the final validation/test decoding. (default: 1, greedy)"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue a killed or interrupted run (same command) from its newest valid "
+        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
+    ),
 ) -> None:
     """Train an encoder-decoder and write its model directory.
 
@@ -156,6 +162,7 @@ def train(
         **_beam(beam),
         progress=not quiet and sys.stderr.isatty(),
         log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
+        resume=resume,
     )
     for split in ("validation", "test"):
         if split in result.metrics:

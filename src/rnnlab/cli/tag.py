@@ -101,6 +101,12 @@ def train(
     seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all. (default: 0)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue a killed or interrupted run (same command) from its newest valid "
+        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
+    ),
 ) -> None:
     """Train a part-of-speech tagger on CoNLL-U treebanks and write its model directory.
 
@@ -156,6 +162,7 @@ def train(
         training=train_cfg,
         progress=not quiet and sys.stderr.isatty(),
         log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
+        resume=resume,
     )
     for split in ("dev", "test"):
         if split in result.metrics:

@@ -169,7 +169,10 @@ def load_conllu(source: str | Path, split: str | None = None) -> Treebank:
         where, sha = str(path), hashlib.sha256(raw).hexdigest()
     sentences = parse_conllu(text, where)
     if not sentences:
-        raise DataError(f"{where} holds no sentences; is it a CoNLL-U file?")
+        raise DataError(
+            f"{where} holds no sentences; give a CoNLL-U file: token lines of 10 "
+            "tab-separated columns, a blank line after each sentence"
+        )
     return Treebank(sentences, where, sha)
 
 

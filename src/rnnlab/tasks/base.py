@@ -135,8 +135,14 @@ class Task:
         return None
 
     # -- hooks with defaults -------------------------------------------------------
-    def fit(self, built: Built, checkpoint_dir: Path, progress: bool, log: Log):
-        """Train ``built.net`` with the one training loop; returns its History."""
+    def fit(self, built: Built, checkpoint_dir: Path, progress: bool, log: Log, resume=False):
+        """Train ``built.net`` with the one training loop; returns its History.
+
+        The loop checkpoints into ``checkpoint_dir`` (weights, optimizer, schedule,
+        early-stopping state, history, every random state), resumes from the
+        newest valid checkpoint with ``resume``, and runs under torchrun with
+        DistributedDataParallel (:mod:`rnnlab.training.distributed`).
+        """
         from rnnlab.training import fit
 
         history = fit(
@@ -148,6 +154,9 @@ class Task:
             checkpoint_dir=checkpoint_dir,
             progress=progress,
             on_epoch=lambda record: log(self.describe_epoch(record)),
+            resume=resume,
+            run_fingerprint=self.fingerprint(built),
+            log=log,
         )
         log(f"kept epoch {history.best_epoch} (lowest {self.val_name} loss)")
         return history
@@ -172,6 +181,11 @@ class Task:
 
         return {"learning_curve.png": learning_curve}
 
+    def fingerprint(self, built: Built) -> dict[str, Any]:
+        """What a checkpoint must match to be resumed: the kind and the task's settings
+        and data (the training settings are added by the loop)."""
+        return {"kind": self.kind, **built.config}
+
     def settings(self) -> dict[str, Any]:
         """What config.json records under "train"."""
         return self.training.to_dict()
@@ -181,8 +195,29 @@ class Task:
         return weights_writer(built.net)
 
 
-def run(task: Task, out: str | Path, progress: bool = True, log: Log = print) -> TrainResult:
-    """Train ``task`` and write its model directory at ``out``: the template."""
+def run(
+    task: Task, out: str | Path, progress: bool = True, log: Log = print, resume: bool = False
+) -> TrainResult:
+    """Train ``task`` and write its model directory at ``out``: the template.
+
+    ``resume``: continue from the newest valid checkpoint in ``<out>.checkpoints``
+    (a killed, interrupted or stopped run). Under ``torchrun`` every process
+    runs this; each trains on its shard, and only the main process (rank 0)
+    evaluates, writes the model directory and logs.
+    """
+    from rnnlab.training.distributed import init_distributed, shutdown_distributed
+
+    ctx = init_distributed()  # one process unless torchrun started us
+    try:
+        if not ctx.is_main:
+            log, progress = (lambda _msg: None), False
+        return _run(task, out, progress, log, resume, ctx)
+    finally:
+        if ctx.distributed:
+            shutdown_distributed()
+
+
+def _run(task: Task, out, progress: bool, log: Log, resume: bool, ctx) -> TrainResult:
     from rnnlab.training import seed_everything, set_threads
     from rnnlab.training.loop import History
 
@@ -194,7 +229,10 @@ def run(task: Task, out: str | Path, progress: bool = True, log: Log = print) ->
     data = task.read(log)
     built = task.build(data, log)
     t0 = time.perf_counter()
-    history: History = task.fit(built, checkpoint_dir_for(out), progress, log)
+    history: History = task.fit(built, checkpoint_dir_for(out), progress, log, resume)
+    if not ctx.is_main:  # rank 0 evaluates and writes; the others are done
+        seconds = time.perf_counter() - start
+        return TrainResult(out, {}, history.epochs, seconds, history.best_epoch, None)
     task.history = history  # what evaluate may read (e.g. the best epoch's validation loss)
     network_seconds = time.perf_counter() - t0
     model = task.predictor(built)
@@ -218,6 +256,7 @@ def run(task: Task, out: str | Path, progress: bool = True, log: Log = print) ->
         "train": task.settings(),
         "best_epoch": history.best_epoch,
         "stopped_early": history.stopped_early,
+        "world_size": getattr(history, "world_size", 1),  # processes that trained it
     }
     writers: dict[str, Writer] = {
         **built.files,

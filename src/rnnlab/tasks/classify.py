@@ -104,8 +104,16 @@ def padded_batches(
             yield idx, ids, lens
         return
     order = np.random.default_rng(seed).permutation(len(seqs)) if shuffle else np.arange(len(seqs))
-    for start in range(0, len(seqs), batch_size):
-        idx = order[start : start + batch_size]
+    starts = range(0, len(seqs), batch_size)
+    batches = [order[start : start + batch_size] for start in starts]
+    if shuffle:  # training: under torchrun each process takes its share of every batch
+        from rnnlab.training.batching import shard_batches
+        from rnnlab.training.distributed import current_context
+
+        ctx = current_context()
+        if ctx.distributed:
+            batches = shard_batches(batches, ctx.rank, ctx.world_size)
+    for idx in batches:
         ids = pad_sequences([seqs[i] for i in idx], maxlen=text.maxlen, padding=text.padding)
         yield idx, torch.from_numpy(ids), torch.full((len(idx),), text.maxlen, dtype=torch.int64)
 
@@ -317,6 +325,7 @@ def train(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     log=print,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a many-to-one text classifier and write its model directory.
 
@@ -332,6 +341,9 @@ def train(
     test_data : optional
         Held-out data evaluated once after training (never used for fitting);
         for IMDB the test split is used when this is None.
+    resume : bool
+        Continue a killed or interrupted run from its newest valid checkpoint
+        (``<out>.checkpoints``); the result is bit-identical to an uninterrupted run.
     log : callable
         Receives one-line progress messages (``print`` by default).
     """
@@ -346,7 +358,7 @@ def train(
         test_data,
         cache_dir,
     )
-    return run(task, out, progress=progress, log=log)
+    return run(task, out, progress=progress, log=log, resume=resume)
 
 
 class TextClassifier:

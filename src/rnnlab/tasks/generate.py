@@ -590,6 +590,7 @@ def train_generator(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     log=print,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a conditional LSTM language model and write its model directory.
 
@@ -616,6 +617,9 @@ def train_generator(
     test_limit : int, optional
         Measure the test perplexity on this many held-out texts (a random
         subset picked with the seed; recorded in metrics.json) to save time.
+    resume : bool
+        Continue a killed or interrupted run from its newest valid checkpoint
+        (``<out>.checkpoints``); the result is bit-identical to an uninterrupted run.
     log : callable
         Receives one-line progress messages.
 
@@ -636,7 +640,7 @@ def train_generator(
         test_limit,
         cache_dir,
     )
-    return run(task, out, progress=progress, log=log)
+    return run(task, out, progress=progress, log=log, resume=resume)
 
 
 # ---------------------------------------------------------------------------- loading

@@ -169,7 +169,7 @@ class LinearTask(Task):
         built.state["data"] = ds
         return built
 
-    def fit(self, built, checkpoint_dir, progress, log):
+    def fit(self, built, checkpoint_dir, progress, log, resume=False):  # seconds: no checkpoints
         from rnnlab.training.loop import History
 
         ds, training = built.state["data"], self.training

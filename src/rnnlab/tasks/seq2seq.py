@@ -317,6 +317,7 @@ def train_seq2seq(
     beam_size: int = 1,
     progress: bool = True,
     log=print,
+    resume: bool = False,
 ) -> TrainResult:
     """Train an encoder-decoder and write its model directory.
 
@@ -335,6 +336,9 @@ def train_seq2seq(
         bidirectional GRU encoder with Bahdanau attention), :data:`DEFAULT_TRAIN`.
     beam_size : int
         Beam used for the final validation/test decoding (1: greedy).
+    resume : bool
+        Continue a killed or interrupted run from its newest valid checkpoint
+        (``<out>.checkpoints``); the result is bit-identical to an uninterrupted run.
     log : callable
         Receives one-line progress messages.
 
@@ -353,7 +357,7 @@ def train_seq2seq(
         training or DEFAULT_TRAIN,
         beam_size,
     )
-    return run(task, out, progress=progress, log=log)
+    return run(task, out, progress=progress, log=log, resume=resume)
 
 
 # ---------------------------------------------------------------------------- inference

@@ -378,6 +378,7 @@ def train_tagger(
     column: str = "upos",
     progress: bool = True,
     log: Callable[[str], None] = print,
+    resume: bool = False,
 ) -> TrainResult:
     """Train a sequence tagger on a CoNLL-U treebank and write its model directory.
 
@@ -398,6 +399,9 @@ def train_tagger(
         the validation set).
     column : str
         The CoNLL-U column to predict: ``"upos"``.
+    resume : bool
+        Continue a killed or interrupted run from its newest valid checkpoint
+        (``<out>.checkpoints``); the result is bit-identical to an uninterrupted run.
     log : callable
         Receives one-line progress messages.
 
@@ -413,7 +417,7 @@ def train_tagger(
         training or DEFAULT_TRAINING,
         column,
     )
-    return run(task, out, progress=progress, log=log)
+    return run(task, out, progress=progress, log=log, resume=resume)
 
 
 def load(path: str | Path, threads: int | None = None) -> Tagger:
