@@ -6,7 +6,9 @@
 For each size, writes a file of short review-like lines (5-25 words, seeded), runs
 ``/usr/bin/time -v rnnlab predict --file FILE --json --no-progress`` (the bundled model
 unless ``--model``) with stdout to a file, and reads "Maximum resident set size". Checks
-that every input line got one output line. The requirement (issue 12): the peak RSS of
+that every input line got one output line. ``seconds`` is the wall time of the
+whole command (startup and model load included, ~6 s here), so the rate of a
+small file understates the streaming rate. The requirement (issue 12): the peak RSS of
 the largest file within 200 MB of the smallest's, i.e. memory independent of input size.
 
 Prints a table and writes JSON (``--json-out``, default

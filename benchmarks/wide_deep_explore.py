@@ -50,6 +50,11 @@ VARIANTS = {
     "wd-nbsvm-frozen": WideConfig(init="nbsvm", freeze_epochs=1, lr_scale=0.1),
     # zero start, n-gram dropout, slower wide part, weight decay
     "wd-dropout": WideConfig(feature_dropout=0.5, lr_scale=0.3, weight_decay=1e-2),
+    # second round: warm start + n-gram dropout; stronger dropout, slower wide part
+    "wd-nbsvm-dropout": WideConfig(init="nbsvm", feature_dropout=0.5, lr_scale=0.1),
+    "wd-strong": WideConfig(feature_dropout=0.8, lr_scale=0.1, weight_decay=5e-2),
+    # third round: a fixed NBSVM whose n-grams are dropped hard, so the deep part sees loss
+    "wd-nbsvm-fixed-drop8": WideConfig(init="nbsvm", feature_dropout=0.8, lr_scale=0.0),
 }
 
 

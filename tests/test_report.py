@@ -254,7 +254,7 @@ def test_seq2seq_report(tmp_path):
     page = check_page(out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert "exact_match" in page and "bleu" in page
-    assert f"{metrics['test']['cer']:.4f}" in page
+    assert f"{metrics['test']['exact_match']:.4f}" in page  # a share: 4 decimals
     assert page.count("data:image/png;base64,") == 1  # learning curves
 
 

@@ -81,7 +81,7 @@ def worst_examples(
         gives it. Training stores the list as ``examples.json``.
     """
     from rnnlab.explain import explain_model
-    from rnnlab.explain.explainers import check_texts
+    from rnnlab.explain.inputs import check_texts
 
     texts = check_texts(texts)
     names = list(clf.label_names)
@@ -339,10 +339,11 @@ def _classifier_sections(metrics: dict, path: Path, config: dict) -> list[str]:
 
 def _linear_terms(path: Path, k: int = 15) -> str:
     """The n-grams with the largest effective weights of a linear model."""
-    try:
-        from rnnlab.tasks.linear import load
+    from rnnlab.artifacts import read_config
+    from rnnlab.models.linear import LinearTextClassifier
 
-        clf = load(path)
+    try:
+        clf = LinearTextClassifier.load(path, read_config(path))
     except RnnlabError as exc:
         return _section("Heaviest n-grams", f'<p class="muted">{html.escape(str(exc))}</p>')
     coef = clf.coef_ if clf.r_ is None else clf.coef_ * clf.r_  # (K, V)

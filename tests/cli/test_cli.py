@@ -318,10 +318,12 @@ def test_reloaded_model_predicts_identically(trained, tmp_path: Path) -> None:
 def test_training_over_an_existing_model_replaces_it(trained, reviews, tmp_path: Path) -> None:
     out = tmp_path / "m"
     shutil.copytree(trained.out, out)
-    (out / "stale.txt").write_text("left from the old model")
+    (out / "stale.txt").write_text("a file rnnlab did not write")
     data = write_csv(tmp_path / "three.csv", corpus(reviews, 300, 4, ("neg", "neu", "pos")))
+    refused = cli("train", "-d", data, "-o", out, *TRAIN_FLAGS, "--epochs", "1")
+    assert_user_error(refused, "stale.txt")  # never deleted along with the old model
+    (out / "stale.txt").unlink()
     assert_ok(cli("train", "-d", data, "-o", out, *TRAIN_FLAGS, "--epochs", "1"))
-    assert not (out / "stale.txt").exists()
     assert read_config(out)["label_names"] == ["neg", "neu", "pos"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "three.csv"]
 
@@ -612,3 +614,14 @@ def test_train_order_blind_baseline_with_keras_padding(reviews, tmp_path: Path) 
     assert json.loads(result.stdout)["label"] in ("neg", "pos")
     result = cli("train", "-d", data, "-o", tmp_path / "x", "--padding", "left")
     assert result.exit_code == 1 and "text.padding must be" in result.stderr
+
+
+def test_linear_model_reports_known_share_too(reviews, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "d.csv", corpus(reviews, 200, 5))
+    out = tmp_path / "nb"
+    assert_ok(cli("train", "-d", data, "-o", out, "--model", "nbsvm", "--quiet"))
+    texts = ["w1 great w2 wonderful", "这部电影非常好看", "w3 zzzunseen qqqunseen xxxunseen"]
+    result = cli("predict", out, *texts, "--json")
+    rows = json_lines(result)
+    assert [r["known"] for r in rows] == [1.0, 0.0, 0.25]  # 1 of the 4 words is known
+    assert result.stderr.startswith("warning: 2 of 3 texts are mostly words this model")

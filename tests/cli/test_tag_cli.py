@@ -111,7 +111,8 @@ def test_predict_prints_token_tag_pairs(model) -> None:
     assert "run/NOUN" in lines[1].split()
     result = cli("tag", "predict", out, "--json", input="We want to run the car.\n\n")
     assert_ok(result)
-    (obj,) = [json.loads(line) for line in result.stdout.splitlines()]
+    obj, blank = [json.loads(line) for line in result.stdout.splitlines()]
+    assert blank == {"line": 2, "tokens": [], "tags": [], "reason": "empty text"}
     assert obj["tokens"] == ["We", "want", "to", "run", "the", "car", "."]
     assert obj["tags"][3] == "VERB"
 

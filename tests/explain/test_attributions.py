@@ -218,3 +218,20 @@ def test_explain_model_dispatches_to_the_recurrent_explainer(make_classifier):
     assert explain_model(clf, [TEXT]) == explain_classifier(clf, [TEXT])
     [occ] = explain_model(clf, [TEXT], method="occlusion")
     assert occ["method"] == "occlusion"
+
+
+def test_same_result_with_the_trajectory_beside_or_after_the_attributions(
+    make_classifier, monkeypatch
+):
+    clf = make_classifier()
+    beside = explain_classifier(clf, [TEXT, "boring"])  # tests run torch on 1 thread
+    monkeypatch.setattr("os.cpu_count", lambda: 1)  # no core to spare: one after the other
+    assert explain_classifier(clf, [TEXT, "boring"]) == beside
+
+
+def test_tokens_are_the_classifiers_own(make_classifier):
+    clf = make_classifier(text=TextConfig(tokenizer="chars"))
+    [e] = explain_classifier(clf, ["not bad"])
+    assert [t["token"] for t in e["tokens"]] == clf.tokenizer("not bad")
+    assert len(e["tokens"]) == 7  # n, o, t, a run of space, b, a, d
+    assert e["completeness"]["relative_error"] <= 0.05

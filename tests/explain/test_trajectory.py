@@ -78,3 +78,15 @@ def test_forward_is_forward_embedded_after_the_lookup():
         torch.testing.assert_close(
             net(ids, lengths), net.forward_embedded(net.embedding(ids), lengths)
         )
+
+
+@pytest.mark.parametrize("cell, bidirectional", [("lstm", True), ("gru", True), ("rnn", False)])
+def test_unpadded_batches_flip_time_instead_of_reversing_within_lengths(cell, bidirectional):
+    torch.manual_seed(2)
+    cfg = ModelConfig(cell=cell, hidden_size=5, num_layers=2, bidirectional=bidirectional)
+    net = SequenceClassifier(cfg, 20, 4, 2).eval()
+    emb = torch.randn(3, 7, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            net.forward_embedded(emb), net.forward_embedded(emb, torch.full((3,), 7))
+        )

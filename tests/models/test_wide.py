@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from rnnlab.models.linear import LinearConfig, LinearTextClassifier, log_count_r
 from rnnlab.models.wide import (
     WideAndDeep,
     WideConfig,
+    WideFeatures,
     WideLinear,
     bag_tensors,
     build_wide,
@@ -48,6 +51,8 @@ def test_features_and_ratios_are_nbsvms(reviews):
     r = log_count_ratio(nb.vectorizer.transform(texts), y == 1, cfg.nb_alpha)
     np.testing.assert_allclose(wide.r[:, 0].numpy(), r, rtol=1e-6)
     assert not torch.any(wide.weight)  # init="zero"
+    again = WideFeatures.from_terms(feats.terms, json.loads(json.dumps(feats.params())))
+    assert (again(held) != X).nnz == 0  # saved as JSON, rebuilt: the same features
 
 
 @pytest.mark.parametrize("classes", [("neg", "pos"), ("neg", "neu", "pos")])

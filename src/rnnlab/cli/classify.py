@@ -16,6 +16,8 @@ from rnnlab.cli.common import (
     friendly,
     predict_stream,
     progress_wanted,
+    quiet_option,
+    resume_option,
     stream_inputs,
 )
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
@@ -168,13 +170,8 @@ def train(
         help="Linear models: inverse regularisation strength. "
         "(default: bow-logreg 0.1, tfidf-logreg 30, nbsvm 0.1)",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
-    resume: bool = typer.Option(
-        False,
-        "--resume",
-        help="Continue a killed or interrupted run (same command) from its newest valid "
-        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
-    ),
+    quiet: bool = quiet_option(),
+    resume: bool = resume_option(),
 ) -> None:
     """Train a sentiment (text classification) model and write its model directory.
 
@@ -435,7 +432,8 @@ def predict(
     progress: bool | None = typer.Option(
         None,
         "--progress/--no-progress",
-        help="Progress bar (rate, ETA) on stderr. (default: when stderr is a terminal)",
+        help="Progress bar (rate, ETA) on stderr; without either flag, shown when stderr "
+        "is a terminal.",
     ),
 ) -> None:
     """Classify texts with a trained model (default: the bundled IMDB sentiment model).

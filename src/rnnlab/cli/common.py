@@ -147,7 +147,6 @@ class Inputs:
     name: str
     total: int | None = None
     done: Callable[[], int] = field(default=lambda: 0)
-    unit: str = "bytes"
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         return iter(self.items)
@@ -177,9 +176,7 @@ def stream_inputs(
             for count["n"], text in enumerate(texts, 1):
                 yield count["n"], text
 
-        return _peeked(
-            Inputs(numbered(), "<arguments>", len(texts), lambda: count["n"], "texts"), what
-        )
+        return _peeked(Inputs(numbered(), "<arguments>", len(texts), lambda: count["n"]), what)
     if file is None or str(file) == "-":
         if file is None and sys.stdin.isatty():
             raise RnnlabError(
@@ -245,17 +242,6 @@ def gather_texts(
     if not texts:
         raise RnnlabError(f"no text to {what}: the input is empty")
     return texts
-
-
-def read_inputs(file: Path | None, text_col: str | None, tables: bool = True) -> list[str]:
-    """Non-blank lines of ``file`` (or stdin for None / "-"), or a table's text column."""
-    try:
-        inputs = stream_inputs([], file or Path("-"), text_col, "read", tables)
-    except RnnlabError as exc:
-        if "the input is empty" in str(exc):
-            return []
-        raise
-    return [text for _, text in inputs if text.strip()]
 
 
 def progress_wanted(flag: bool | None) -> bool:
@@ -332,3 +318,18 @@ def _progress_bar(inputs: Inputs, enabled: bool) -> Iterator[Callable[[int], Non
             bar.update(task, completed=inputs.done(), texts=n, rate=f"{rate:,.0f}")
 
         yield update
+
+
+def resume_option() -> Any:
+    """``--resume``, as every training command has it."""
+    return typer.Option(
+        False,
+        "--resume",
+        help="Continue a killed or interrupted run (same command) from its newest valid "
+        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
+    )
+
+
+def quiet_option() -> Any:
+    """``--quiet``, as every training command has it."""
+    return typer.Option(False, "--quiet", "-q", help="No progress bars or log lines.")

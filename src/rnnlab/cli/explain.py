@@ -66,7 +66,7 @@ def explain(
     as a sparkline. Texts come from the arguments, --file, or standard input.
     """
     from rnnlab.explain import explain_model
-    from rnnlab.explain.explainers import explain_page, load_explainable
+    from rnnlab.explain.explainers import explain_page
 
     texts = list(args or [])
     if model is None and texts and _names_a_directory(texts[0]):
@@ -88,6 +88,28 @@ def explain(
 
         write_text_atomic(html, explain_page(clf, texts, explanations, layer=layer or 0))
         typer.echo(f"wrote {html}", err=True)
+
+
+def load_explainable(path: Path | None, threads: int | None):
+    """``rnnlab.load`` for explaining: a classifier, a recurrent one with the torch backend.
+
+    Explanations need the network's gradients, so a recurrent classifier is
+    loaded without the onnxruntime session (its label and score then come
+    from torch too). Other kinds of model are refused with a one-line error.
+    """
+    from rnnlab.artifacts import read_config
+    from rnnlab.errors import RnnlabError
+    from rnnlab.tasks import load
+    from rnnlab.tasks.base import bundled_model_path
+
+    path = Path(path) if path is not None else bundled_model_path()
+    kind = read_config(path, verify=False).get("kind")
+    if kind not in ("classifier", "linear-classifier"):
+        raise RnnlabError(
+            f"{path} holds a {kind!r} model; explanations are for text classifiers "
+            "(trained with `rnnlab train`)"
+        )
+    return load(path, backend="torch" if kind == "classifier" else "auto", threads=threads)
 
 
 def _names_a_directory(arg: str) -> bool:

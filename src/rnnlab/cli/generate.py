@@ -20,7 +20,7 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli.common import app, build_configs, friendly
+from rnnlab.cli.common import app, build_configs, friendly, quiet_option, resume_option
 from rnnlab.errors import RnnlabError
 
 generate_app = typer.Typer(
@@ -171,13 +171,8 @@ def train_cmd(
     ),
     seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all cores. (default: 1)"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
-    resume: bool = typer.Option(
-        False,
-        "--resume",
-        help="Continue a killed or interrupted run (same command) from its newest valid "
-        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
-    ),
+    quiet: bool = quiet_option(),
+    resume: bool = resume_option(),
 ) -> None:
     """Train a conditional LSTM language model and write its model directory.
 

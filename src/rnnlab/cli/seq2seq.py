@@ -22,6 +22,8 @@ from rnnlab.cli.common import (
     friendly,
     predict_stream,
     progress_wanted,
+    quiet_option,
+    resume_option,
     stream_inputs,
 )
 
@@ -105,13 +107,8 @@ def train(
     beam: int | None = typer.Option(
         None, help="Beam size for the final validation/test decoding. (default: 1, greedy)"
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
-    resume: bool = typer.Option(
-        False,
-        "--resume",
-        help="Continue a killed or interrupted run (same command) from its newest valid "
-        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
-    ),
+    quiet: bool = quiet_option(),
+    resume: bool = resume_option(),
 ) -> None:
     """Train an encoder-decoder and write its model directory.
 
@@ -212,7 +209,7 @@ def translate(
     progress: bool | None = typer.Option(
         None,
         "--progress/--no-progress",
-        help="Progress bar on stderr. (default: when stderr is a terminal)",
+        help="Progress bar on stderr; without either flag, shown when stderr is a terminal.",
     ),
 ) -> None:
     """Translate texts with a trained encoder-decoder, one output line per input.

@@ -22,6 +22,8 @@ from rnnlab.cli.common import (
     friendly,
     predict_stream,
     progress_wanted,
+    quiet_option,
+    resume_option,
     stream_inputs,
 )
 from rnnlab.errors import RnnlabError
@@ -100,13 +102,8 @@ def train(
     ),
     seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all. (default: 0)"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or log lines."),
-    resume: bool = typer.Option(
-        False,
-        "--resume",
-        help="Continue a killed or interrupted run (same command) from its newest valid "
-        "checkpoint in OUT.checkpoints; the result is bit-identical to an uninterrupted run.",
-    ),
+    quiet: bool = quiet_option(),
+    resume: bool = resume_option(),
 ) -> None:
     """Train a part-of-speech tagger on CoNLL-U treebanks and write its model directory.
 
@@ -235,7 +232,7 @@ def predict(
     progress: bool | None = typer.Option(
         None,
         "--progress/--no-progress",
-        help="Progress bar on stderr. (default: when stderr is a terminal)",
+        help="Progress bar on stderr; without either flag, shown when stderr is a terminal.",
     ),
 ) -> None:
     """Tag raw sentences: prints token/TAG pairs, one sentence per line.

@@ -156,7 +156,14 @@ def load_conllu(source: str | Path, split: str | None = None) -> Treebank:
                 "give one file, or a folder/archive plus --split train|dev|test"
             )
         path = files[0]
-    if tarfile.is_tarfile(path):
+    try:
+        is_archive = tarfile.is_tarfile(path)
+    except (EOFError, OSError, tarfile.TarError, zlib.error):  # a truncated .gz header
+        raise DataError(
+            f"{path} looks like a compressed archive but cannot be read (truncated or "
+            "damaged); download it again"
+        ) from None
+    if is_archive:
         if split is None:
             raise DataError(f"{path} is an archive; also give the split (train, dev or test)")
         if split not in SPLITS:

@@ -14,7 +14,8 @@ Each result follows the contract shared with the server page::
 
 ``tokens`` are the user's words as :func:`rnnlab.text.tokenize` splits them
 (lowercased; ``<br />`` tags dropped), one entry per token of the ORIGINAL
-text. Words outside the vocabulary are read as ``<unk>`` (``known: false``);
+text (a model trained with ``--tokenizer chars|subword`` gives its characters
+or subword pieces instead: the units it reads). Words outside the vocabulary are read as ``<unk>`` (``known: false``);
 words cut by ``text.maxlen`` (``truncating="pre"`` keeps the last ``maxlen``
 tokens) were never read: attribution 0.0, trajectory null, ``read: false``.
 ``attribution`` is signed: positive pushes toward ``target`` (the predicted
@@ -23,9 +24,10 @@ label), in the units named by ``unit`` (see :mod:`rnnlab.explain.attributions`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -37,64 +39,12 @@ from rnnlab.explain.attributions import (
     linear_attributions,
     occlusion,
 )
+from rnnlab.explain.inputs import check_texts, encode_text, model_input
 from rnnlab.explain.trajectory import classifier_trajectory, linear_trajectory
 from rnnlab.text import tokenize
 
 METHODS = {"ig": "integrated-gradients", "occlusion": "occlusion"}
 MEMORY_TEXTS = 5  # the HTML page shows the LSTM memory view of this many texts
-
-
-@dataclass
-class EncodedText:
-    """A text as the classifier sees it: tokens, ids, and which tokens it reads."""
-
-    tokens: list[str]
-    ids: list[int]
-    read: list[bool]
-
-    @property
-    def read_ids(self) -> list[int]:
-        return [i for i, r in zip(self.ids, self.read, strict=True) if r]
-
-    @property
-    def read_tokens(self) -> list[str]:
-        return [t for t, r in zip(self.tokens, self.read, strict=True) if r]
-
-
-def encode_text(clf, text: str) -> EncodedText:
-    """Tokenize, map to ids and mark the tokens kept by ``clf.text``'s truncation."""
-    from rnnlab.tasks.classify import truncate
-
-    tokens = tokenize(text)
-    kept = truncate(list(range(len(tokens))), clf.text)  # positions the network reads
-    read = [False] * len(tokens)
-    for k in kept:
-        read[k] = True
-    return EncodedText(tokens, clf.vocab.encode(tokens), read)
-
-
-def model_input(read_ids: list[int], text) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The network's input for one text, padded as in training.
-
-    Returns ids (1, T), lengths (1,) and the (n,) input positions of the
-    read tokens (shifted right by the padding when ``text.padding == "pre"``).
-    """
-    from rnnlab.tasks.classify import padded_batches
-
-    _, ids, lengths = next(padded_batches([read_ids], text, 1))
-    n, t = len(read_ids), ids.shape[1]
-    positions = torch.arange(n) + (t - n if text.padding == "pre" else 0)  # (n,)
-    return ids, lengths, positions
-
-
-def check_texts(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, str):
-        raise RnnlabError("texts must be a list of strings, got a single str; wrap it in [...]")
-    texts = list(texts)
-    for t in texts:
-        if not isinstance(t, str):
-            raise RnnlabError(f"texts must be strings, got {type(t).__name__}")
-    return texts
 
 
 def check_steps(steps: int) -> None:
@@ -134,16 +84,24 @@ def explain_classifier(
     net = clf.net
     was_training = net.training
     net.eval()  # no dropout, for the prediction and its explanation alike
+    # The attributions and the trajectory are independent: with cores to spare (torch
+    # using at most half of them, rnnlab's default) the trajectory runs in a second
+    # thread beside them, and the wall time is the slower of the two, not their sum.
+    side_by_side = 2 * torch.get_num_threads() <= (os.cpu_count() or 1)
     try:
-        preds = clf.predict(texts)
-        return [
-            _explain_recurrent(clf, t, p, method, steps) for t, p in zip(texts, preds, strict=True)
-        ]
+        with ThreadPoolExecutor(1) if side_by_side else nullcontext() as pool:
+            preds = clf.predict(texts)
+            return [
+                _explain_recurrent(clf, t, p, method, steps, pool)
+                for t, p in zip(texts, preds, strict=True)
+            ]
     finally:
         net.train(was_training)
 
 
-def _explain_recurrent(clf, text: str, pred: dict, method: str, steps: int) -> dict:
+def _explain_recurrent(
+    clf, text: str, pred: dict, method: str, steps: int, pool: ThreadPoolExecutor | None = None
+) -> dict:
     net = clf.net
     enc = encode_text(clf, text)
     target = clf.label_names.index(pred["label"])
@@ -153,14 +111,19 @@ def _explain_recurrent(clf, text: str, pred: dict, method: str, steps: int) -> d
         completeness = _zero_completeness()
         kind = "none"
     else:
-        ids, lengths, positions = model_input(enc.read_ids, clf.text)
+        ids, _, positions = model_input(enc.read_ids, clf.text)
         with torch.no_grad():
             emb = net.embedding(ids)  # (1, T, D)
         baseline = net.embedding.weight[0].detach().expand_as(emb)  # the padding vector
         read_index = np.flatnonzero(enc.read)  # (n,) positions in the original tokens
+        args = (clf, enc.read_ids, emb[:, positions], target)
+        trajectory_job = pool.submit(classifier_trajectory, *args) if pool else None
+
+        # One text alone fills its input: length T (bucket: its n tokens; "pre"/"post":
+        # maxlen, the padding read as input), so the backward direction just flips time.
 
         def forward(x: torch.Tensor) -> torch.Tensor:
-            return net.forward_embedded(x, lengths.expand(x.shape[0]))  # (A, C)
+            return net.forward_embedded(x)  # (A, T, D) -> (A, C)
 
         if method == "ig":
             attr = integrated_gradients(forward, emb, baseline, target, steps)
@@ -168,7 +131,7 @@ def _explain_recurrent(clf, text: str, pred: dict, method: str, steps: int) -> d
             attr = occlusion(forward, emb, baseline, positions, target)
         attributions[read_index] = attr.values[positions.numpy()]
         completeness = attr.completeness()
-        probs, kind = classifier_trajectory(clf, enc.read_ids, emb[:, positions], target)
+        probs, kind = trajectory_job.result() if trajectory_job else classifier_trajectory(*args)
         for k, p in zip(read_index, probs, strict=True):
             trajectory[k] = float(p)
     known = [t in clf.vocab for t in enc.tokens]
@@ -218,46 +181,22 @@ def explain_model(model, texts: Sequence[str], method: str | None = None, steps:
     """Explain with whatever classifier ``rnnlab.load`` returned (recurrent or linear).
 
     ``method`` None picks the model's own: integrated gradients for a
-    recurrent classifier, the exact split for a linear one (which accepts only
-    None or "exact"). Other models (tagger, seq2seq, generator) have no
-    explanation and raise RnnlabError.
+    recurrent classifier (it has ``net.forward_embedded``), the exact split
+    for a linear one (it has ``coef_`` and a ``vectorizer``; only None or
+    "exact"). Other models (tagger, seq2seq, generator) raise RnnlabError.
     """
-    from rnnlab.models import SequenceClassifier
-    from rnnlab.models.linear import LinearTextClassifier
-
-    if isinstance(model, LinearTextClassifier):
+    if hasattr(model, "coef_") and hasattr(model, "vectorizer"):  # LinearTextClassifier
         if method not in (None, "exact"):
             raise RnnlabError(
                 f"a linear model is explained exactly from its coefficients; method {method!r} "
                 "applies to recurrent models (leave it out)"
             )
         return explain_linear(model, texts)
-    if isinstance(getattr(model, "net", None), SequenceClassifier) and hasattr(model, "vocab"):
+    if hasattr(getattr(model, "net", None), "forward_embedded") and hasattr(model, "vocab"):
         return explain_classifier(model, texts, method or "ig", steps)
     raise RnnlabError(
         f"explanations are for text classifiers (recurrent or linear); got {type(model).__name__}"
     )
-
-
-def load_explainable(path: str | Path | None = None, threads: int | None = None):
-    """``rnnlab.load`` for explaining: a classifier, recurrent ones with the torch backend.
-
-    Explanations need the network's gradients, so a recurrent classifier is
-    loaded without the onnxruntime session (``label``/``score`` then come from
-    torch too). Other kinds of model raise RnnlabError.
-    """
-    from rnnlab.artifacts import read_config
-    from rnnlab.tasks import load
-    from rnnlab.tasks.base import bundled_model_path
-
-    path = Path(path) if path is not None else bundled_model_path()
-    kind = read_config(path, verify=False).get("kind")
-    if kind not in ("classifier", "linear-classifier"):
-        raise RnnlabError(
-            f"{path} holds a {kind!r} model; explanations are for text classifiers "
-            "(trained with `rnnlab train`)"
-        )
-    return load(path, backend="torch" if kind == "classifier" else "auto", threads=threads)
 
 
 def explain_page(

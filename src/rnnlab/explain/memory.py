@@ -35,6 +35,8 @@ import numpy as np
 import torch
 
 from rnnlab.errors import RnnlabError
+from rnnlab.explain.inputs import encode_text, model_input
+from rnnlab.models.recurrent import reverse_within_length
 
 DIRECTIONS = ("forward", "backward")
 
@@ -105,8 +107,6 @@ def memory_view(clf, text: str, layer: int = 0, direction: str = "forward") -> M
     direction : {"forward", "backward"}
         Which direction of a bidirectional layer ("forward" reads left to right).
     """
-    from rnnlab.explain.explainers import encode_text, model_input
-
     net = clf.net
     rnn = getattr(net, "rnn", None)
     if rnn is None or rnn.cell != "lstm":
@@ -123,8 +123,6 @@ def memory_view(clf, text: str, layer: int = 0, direction: str = "forward") -> M
     if not enc.read_ids:
         raise RnnlabError("the text has no tokens to read; give a non-empty text")
     ids, lengths, positions = model_input(enc.read_ids, clf.text)
-    from rnnlab.models.recurrent import reverse_within_length
-
     was_training = net.training
     net.eval()
     try:

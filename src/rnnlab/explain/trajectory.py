@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rnnlab.explain.inputs import padded_ids
+
 RERUN_BATCH = 64  # prefixes per forward pass when re-running padded inputs
 
 
@@ -56,12 +58,12 @@ def classifier_trajectory(clf, read_ids: list[int], emb: torch.Tensor, target: i
             logits = net.prefix_logits(emb)  # (n, C)
             kind = "one-pass" if net.reads_left_to_right else "prefix-reruns"
         else:  # the network reads padding: re-run each prefix padded as in training
-            from rnnlab.tasks.classify import padded_batches
-
             prefixes = [read_ids[: i + 1] for i in range(len(read_ids))]
-            logits = torch.zeros(len(prefixes), net.head.out_features)  # (n, C)
-            for idx, ids, lengths in padded_batches(prefixes, clf.text, RERUN_BATCH):
-                logits[torch.from_numpy(idx)] = net(ids, lengths)
+            parts = []
+            for lo in range(0, len(prefixes), RERUN_BATCH):
+                ids, lengths = padded_ids(prefixes[lo : lo + RERUN_BATCH], clf.text)
+                parts.append(net(ids, lengths))  # (B, C)
+            logits = torch.cat(parts)  # (n, C)
             kind = "prefix-reruns"
         probs = torch.softmax(logits.double(), dim=1)[:, target]  # (n,)
     return probs.numpy(), kind

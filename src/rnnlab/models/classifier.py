@@ -102,18 +102,30 @@ class SequenceClassifier(nn.Module):
         """ids (N, T) int64 post-padded, lengths (N,) int64 >= 1 -> logits (N, C)."""
         return self.forward_embedded(self.embedding(ids), lengths)
 
-    def forward_embedded(self, emb: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward_embedded(
+        self, emb: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The network after the embedding lookup: word vectors (N, T, D) -> logits (N, C).
 
         ``forward(ids, lengths) == forward_embedded(embedding(ids), lengths)``;
         attribution methods (:mod:`rnnlab.explain`) differentiate the logits with
-        respect to ``emb``.
+        respect to ``emb``. ``lengths=None``: no padding, every sequence has
+        length T, so the backward direction simply flips time (faster than
+        reversing each sequence within its own length).
         """
         x = self.dropout(emb)  # (N, T, D)
+        full = lengths is None
+        if full:
+            lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)  # (N,)
         if self.rnn is None:  # order-blind: pool the word vectors, then a hidden layer
             pooled = pool(x, lengths, self.config.pooling, 1)  # (N, D) or (N, 2D)
             return self.head(self.dropout(self.hidden(pooled)))  # (N, C)
-        out = self.rnn(x, lengths)  # (N, T, K*H)
+        if full:
+            out = x
+            for layer in range(self.rnn.num_layers):  # as StackedRNN.forward, flipping time
+                out = _layer(self.rnn, layer, self.rnn.dropout(out) if layer else out, _flip)
+        else:
+            out = self.rnn(x, lengths)  # (N, T, K*H)
         pooled = pool(out, lengths, self.config.pooling, self.rnn.directions)  # (N, P)
         return self.head(self.dropout(pooled))  # (N, C)
 
@@ -203,6 +215,10 @@ def _layer(rnn: StackedRNN, layer: int, x: torch.Tensor, reverse) -> torch.Tenso
         back, _ = rnn.backward_layers[layer](reverse(x))
         out = torch.cat([out, reverse(back)], dim=-1)  # (N, T, 2H)
     return out
+
+
+def _flip(x: torch.Tensor) -> torch.Tensor:
+    return x.flip(1)  # (N, T, F): reversed in time
 
 
 def running_pool(outputs: torch.Tensor, how: str) -> torch.Tensor:

@@ -477,7 +477,8 @@ def load(
         if len(vocab) != config["vocab_size"]:
             raise ArtifactError(
                 f"{path}: vocab.json has {len(vocab)} entries, config says "
-                f"{config['vocab_size']}; the directory is inconsistent"
+                f"{config['vocab_size']}; the directory is inconsistent: retrain the model or "
+                "restore its directory"
             )
         tokenizer = restore_tokenizer(config["text"], path)
         sizes = config["vocab_size"], config["embedding_dim"], len(label_names)
