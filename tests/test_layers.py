@@ -139,7 +139,7 @@ def test_the_template_never_imports_a_task(layer: str) -> None:
     assert edges[layer] & tasks == set()
 
 
-def test_lower_layers_never_import_tasks_or_cli() -> None:
+def test_lower_layers_never_import_upper_layers() -> None:
     edges = graph()
     low = ("rnnlab.text", "rnnlab.data", "rnnlab.models", "rnnlab.training", "rnnlab.scratch",
            "rnnlab.embeddings", "rnnlab.config", "rnnlab.artifacts", "rnnlab.errors")  # fmt: skip
@@ -148,6 +148,6 @@ def test_lower_layers_never_import_tasks_or_cli() -> None:
         for m in edges
         if m.startswith(low)
         for t in edges[m]
-        if t.startswith(("rnnlab.tasks", "rnnlab.cli"))
+        if t.startswith(("rnnlab.tasks", "rnnlab.cli", "rnnlab.explain", "rnnlab.serve"))
     }
     assert bad == set()

@@ -49,7 +49,15 @@ REQUIRED = ("config.json", "vocab.json", "model.safetensors")
 # Files a model reads besides config.json: each present one must have a checksum.
 DATA_FILES = ("vocab.json", "model.safetensors", "chars.json", "tokenizer.json", "vectors.bin")
 # Files rnnlab writes into a model directory that it does not read to predict.
-REPORT_FILES = ("metrics.json", "history.jsonl", "MODEL_CARD.md", "*.png", ".DS_Store")
+REPORT_FILES = (
+    "metrics.json",
+    "history.jsonl",
+    "MODEL_CARD.md",
+    "*.png",
+    "report.html",
+    "examples.json",
+    ".DS_Store",
+)
 
 # The checkpoint folder's marker; rnnlab.training.checkpoint writes the same file.
 CHECKPOINT_MARKER = "CHECKPOINTS.json"

@@ -9,6 +9,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.explain import explain_linear, explain_model
 from rnnlab.explain.attributions import ngram_occurrences
 from rnnlab.models.linear import LinearConfig, LinearTextClassifier
+from rnnlab.tasks.linear import LinearClassifier
 from rnnlab.text import BagOfWords, tokenize
 
 TEXTS = [
@@ -25,7 +26,7 @@ def fitted(request, reviews):
     texts, labels = reviews(120, seed=3, classes=classes)
     y = [classes.index(v) for v in labels]
     return {
-        kind: LinearTextClassifier.fit(kind, texts, y, list(classes), LinearConfig(C=1.0))
+        kind: LinearClassifier.fit(kind, texts, y, list(classes), LinearConfig(C=1.0))
         for kind in ("bow-logreg", "tfidf-logreg", "nbsvm")
     }
 

@@ -26,10 +26,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODEL_FILES = [
     "config.json",
     "confusion_matrix.png",
+    "examples.json",
     "history.jsonl",
     "learning_curve.png",
     "metrics.json",
     "model.safetensors",
+    "report.html",
     "vocab.json",
 ]
 

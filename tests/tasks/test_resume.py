@@ -45,7 +45,7 @@ def write_reviews(path: Path, n: int = 240, seed: int = 0) -> Path:
     return path
 
 
-def write_treebank(path: Path, n: int = 120, seed: int = 0) -> Path:
+def write_treebank(path: Path, n: int = 300, seed: int = 0) -> Path:
     from rnnlab.data.synthetic import toy_treebank
 
     lines = []
@@ -72,6 +72,7 @@ def tagger_command(root: Path, out: Path) -> list[str]:
     tb = str(root / "toy.conllu")
     return [*RNNLAB, "tag", "train", "--train", tb, "--dev", tb, "--out", str(out),
             "--config", str(cfg), "--epochs", "3", "--hidden", "16", "--patience", "3",
+            "--batch-size", "16",
             "--threads", "1", "--quiet"]  # fmt: skip
 
 

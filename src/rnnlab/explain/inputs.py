@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from rnnlab.errors import RnnlabError
 from rnnlab.text import pad_sequences, tokenize
+from rnnlab.text.sequences import check_texts  # noqa: F401  (re-exported for explain)
 
 
 @dataclass
@@ -88,14 +88,3 @@ def model_input(read_ids: list[int], text) -> tuple[torch.Tensor, torch.Tensor, 
     n, t = len(read_ids), ids.shape[1]
     positions = torch.arange(n) + (t - n if text.padding == "pre" else 0)  # (n,)
     return ids, lengths, positions
-
-
-def check_texts(texts: Sequence[str]) -> list[str]:
-    """A list of strings, or a one-line error (a bare str is not a list of texts)."""
-    if isinstance(texts, str):
-        raise RnnlabError("texts must be a list of strings, got a single str; wrap it in [...]")
-    texts = list(texts)
-    for t in texts:
-        if not isinstance(t, str):
-            raise RnnlabError(f"texts must be strings, got {type(t).__name__}")
-    return texts

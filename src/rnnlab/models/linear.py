@@ -334,18 +334,6 @@ class LinearTextClassifier:
             shares.append(sum(g in vocabulary for g in grams) / len(grams) if grams else 0.0)
         return shares
 
-    def explain(
-        self, texts: Sequence[str], method: str | None = None, steps: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Why each prediction, exactly: each n-gram's ``x_j W_tj`` split over its tokens.
-
-        See :func:`rnnlab.explain.explain_linear`. ``method`` (None or "exact")
-        and ``steps`` (ignored) keep the recurrent classifier's signature.
-        """
-        from rnnlab.explain import explain_model
-
-        return explain_model(self, texts, method=method)
-
     # -- save / load -----------------------------------------------------------
     def tensors(self) -> dict[str, np.ndarray]:
         """The arrays saved in model.safetensors."""

@@ -299,9 +299,9 @@ def bag_tensors(X: sp.csr_matrix) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
 
 def wide_batches(seqs, X: sp.csr_matrix, labels, text, batch_size: int, shuffle: bool, seed: int):
     """``(ids, lengths, indices, offsets, values, y)`` batches: the classify task's
-    length-bucketed batches (:func:`rnnlab.tasks.classify.padded_batches`) with
+    length-bucketed batches (:func:`rnnlab.training.batching.padded_batches`) with
     each text's wide features (row i of ``X`` belongs to ``seqs[i]``)."""
-    from rnnlab.tasks.classify import padded_batches
+    from rnnlab.training.batching import padded_batches
 
     if X.shape[0] != len(seqs):
         raise ValueError(f"X has {X.shape[0]} rows for {len(seqs)} sequences")

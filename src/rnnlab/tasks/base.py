@@ -58,6 +58,8 @@ from rnnlab.artifacts import (
 )
 from rnnlab.config import TrainConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.report import write_report
+from rnnlab.text.sequences import check_texts  # noqa: F401  (the tasks import it from here)
 
 Log = Callable[[str], None]
 Writer = Callable[[Path], None]
@@ -190,6 +192,11 @@ class Task:
         """What config.json records under "train"."""
         return self.training.to_dict()
 
+    def extras(self, model: Any, data: Any, log: Log) -> dict[str, Writer]:
+        """More report files for the model directory (not checksummed), e.g. the
+        classifiers' ``examples.json`` (most confidently wrong validation examples)."""
+        return {}
+
     def weights(self, built: Built) -> Writer:
         """The writer of ``model.safetensors``."""
         return weights_writer(built.net)
@@ -266,7 +273,9 @@ def _run(task: Task, out, progress: bool, log: Log, resume: bool, ctx) -> TrainR
     if history.epochs:
         writers["history.jsonl"] = history.write_jsonl
     writers.update(task.plots(history, metrics))
+    writers.update(task.extras(model, data, log))
     write_model_dir(out, config, writers, checked=(*built.files, "model.safetensors"))
+    write_report(out)  # report.html: settings, curves, examples; `rnnlab report` redoes it
     log(f"saved {out}")
     if hasattr(model, "path"):  # the model in memory reads as rnnlab.load(out) would
         model.path, model.config = out, read_config(out, verify=False)
@@ -323,17 +332,6 @@ def apply_threads(threads: int | None) -> int:
     n = resolve_threads(threads)
     torch.set_num_threads(n)
     return n
-
-
-def check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:
-    """A list of strings, or a one-line error (a bare str is not a list of texts)."""
-    if isinstance(texts, str):
-        raise RnnlabError(f"{what} must be a list of strings, got a single str; wrap it in [...]")
-    out = list(texts)
-    for t in out:
-        if not isinstance(t, str):
-            raise RnnlabError(f"{what} must be strings, got {type(t).__name__}")
-    return out
 
 
 def bundled_model_path() -> Path:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab.artifacts import json_writer
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
 from rnnlab.data import (
     TextDataset,
@@ -46,7 +47,9 @@ from rnnlab.tasks.base import (
     run,
 )
 from rnnlab.text import OOV, Vocab, tokenize
+from rnnlab.text.sequences import truncate as truncate_ids
 from rnnlab.text.tokenizers import TOKENIZER_FILE, make_tokenizer, restore_tokenizer
+from rnnlab.training.batching import padded_batches
 
 KIND = "classifier"
 TOKENIZER = "rnnlab.tokenize/1"
@@ -54,9 +57,7 @@ TOKENIZER = "rnnlab.tokenize/1"
 
 def truncate(ids: list[int], text: TextConfig) -> list[int]:
     """Keep ``text.maxlen`` ids: the last ones ("pre", Keras' default) or the first."""
-    if len(ids) <= text.maxlen:
-        return ids
-    return ids[-text.maxlen :] if text.truncating == "pre" else ids[: text.maxlen]
+    return truncate_ids(ids, text.maxlen, text.truncating)
 
 
 def encode(texts: Sequence[str], vocab: Vocab, text: TextConfig, tokenizer=None) -> list[list[int]]:
@@ -79,43 +80,6 @@ def classification_step(model, batch):
     loss = F.cross_entropy(logits, y)
     correct = float((logits.argmax(dim=1) == y).sum())
     return loss, correct, float(len(y))
-
-
-def padded_batches(
-    seqs: list[list[int]], text: TextConfig, batch_size: int, shuffle: bool = False, seed: int = 0
-):
-    """Yield ``(indices, ids (B, T), lengths (B,))`` batches as ``text.padding`` says.
-
-    ``"bucket"`` (the default): length-bucketed, post-padded to the batch's
-    longest text, true lengths (the network masks the padding). ``"pre"`` /
-    ``"post"``: Keras-style, every text padded to ``text.maxlen`` on that side and
-    every length reported as ``maxlen``, so the network reads the padding as
-    input -- the trap the guide's padding question is about.
-    """
-    import torch
-
-    from rnnlab.text import pad_sequences
-    from rnnlab.training import bucket_batches, collate
-
-    if text.padding == "bucket":
-        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        for idx in bucket_batches(lengths, batch_size, shuffle=shuffle, seed=seed):
-            ids, lens = collate(seqs, idx)
-            yield idx, ids, lens
-        return
-    order = np.random.default_rng(seed).permutation(len(seqs)) if shuffle else np.arange(len(seqs))
-    starts = range(0, len(seqs), batch_size)
-    batches = [order[start : start + batch_size] for start in starts]
-    if shuffle:  # training: under torchrun each process takes its share of every batch
-        from rnnlab.training.batching import shard_batches
-        from rnnlab.training.distributed import current_context
-
-        ctx = current_context()
-        if ctx.distributed:
-            batches = shard_batches(batches, ctx.rank, ctx.world_size)
-    for idx in batches:
-        ids = pad_sequences([seqs[i] for i in idx], maxlen=text.maxlen, padding=text.padding)
-        yield idx, torch.from_numpy(ids), torch.full((len(idx),), text.maxlen, dtype=torch.int64)
 
 
 def _batches(
@@ -251,6 +215,9 @@ class ClassifyTask(Task):
     def plots(self, history, metrics):
         return {**super().plots(history, metrics), **confusion_plot(metrics)}
 
+    def extras(self, model, data, log):
+        return examples_file(model, data[2], log)
+
 
 def tokenizer_file(tokenizer) -> dict[str, Any]:
     """``{"tokenizer.json": writer}`` for a tokenizer learned from the texts (subword), else {}."""
@@ -258,12 +225,24 @@ def tokenizer_file(tokenizer) -> dict[str, Any]:
 
 
 def classify_metrics(model, ds: TextDataset) -> dict[str, Any]:
-    """:func:`classification_metrics` of ``model`` on a labeled dataset."""
-    from rnnlab.training.metrics import classification_metrics
+    """:func:`classification_metrics` of ``model`` on a labeled dataset, with its ROC and
+    calibration curves (``"curves"``, what the training report draws)."""
+    from rnnlab.training.metrics import classification_metrics, classifier_curves
 
-    return classification_metrics(
-        np.asarray(ds.labels), model.predict_proba(ds.texts), model.label_names
-    )
+    y, probs = np.asarray(ds.labels), model.predict_proba(ds.texts)
+    metrics = classification_metrics(y, probs, model.label_names)
+    metrics["curves"] = classifier_curves(y, probs, model.label_names)
+    return metrics
+
+
+def examples_file(model, ds: TextDataset, log) -> dict[str, Any]:
+    """``{"examples.json": writer}``: the ten most confidently wrong texts of ``ds``
+    (the validation split) with their explanations, for the training report."""
+    from rnnlab.report import worst_examples
+
+    log("explaining the most confidently wrong validation texts for the report")
+    examples = worst_examples(model, ds.texts, ds.labels, k=10)
+    return {"examples.json": json_writer(examples)}
 
 
 def confusion_plot(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ recurrent models) and only measured; the test data is never used to fit.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from rnnlab.data import (
 from rnnlab.errors import RnnlabError
 from rnnlab.models.linear import KINDS, LinearConfig, LinearTextClassifier, check_kind
 from rnnlab.tasks.base import Built, Task, TrainResult, open_model_dir, run
-from rnnlab.tasks.classify import classify_metrics, confusion_plot
+from rnnlab.tasks.classify import classify_metrics, confusion_plot, examples_file
 
 KIND = "linear-classifier"  # config.json "kind"; the recipe is in "model_type"
 
@@ -114,7 +115,7 @@ def train_linear(
         f"classes {', '.join(ds.label_names)}"
     )
     t0 = time.perf_counter()
-    clf = LinearTextClassifier.fit(
+    clf = LinearClassifier.fit(
         kind, train_ds.texts, train_ds.labels, ds.label_names, cfg, seed=seed
     )
     fit_seconds = time.perf_counter() - t0
@@ -138,7 +139,26 @@ def train_linear(
         )
         timings["test_seconds"] = round(seconds, 2)
         timings["test_reviews_per_second"] = round(len(test_dataset) / max(seconds, 1e-9), 1)
-    return LinearResult(clf, metrics, timings, len(train_ds), len(val_ds), cfg)
+    return LinearResult(
+        clf, metrics, timings, len(train_ds), len(val_ds), cfg, {"validation": val_ds}
+    )
+
+
+class LinearClassifier(LinearTextClassifier):
+    """The linear model as users get it: :class:`LinearTextClassifier` (the math,
+    in :mod:`rnnlab.models.linear`) plus ``explain``, which lives above the models."""
+
+    def explain(
+        self, texts: Sequence[str], method: str | None = None, steps: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Why each prediction, exactly: each n-gram's ``x_j W_tj`` split over its tokens.
+
+        See :func:`rnnlab.explain.explain_linear`. ``method`` (None or "exact")
+        and ``steps`` (ignored) keep the recurrent classifier's signature.
+        """
+        from rnnlab.explain import explain_model
+
+        return explain_model(self, texts, method=method)
 
 
 class LinearTask(Task):
@@ -201,7 +221,7 @@ class LinearTask(Task):
         return built.net
 
     def evaluate(self, model, data, log):
-        return {"validation": self.result.metrics["validation"]}
+        return {"validation": classify_metrics(model, self.result.extra["validation"])}
 
     def test(self, model, data, log):
         test_ds = data[1]
@@ -218,6 +238,9 @@ class LinearTask(Task):
 
     def plots(self, history, metrics):
         return confusion_plot(metrics)
+
+    def extras(self, model, data, log):
+        return examples_file(model, self.result.extra["validation"], log)
 
     def settings(self):
         return {"val_fraction": self.training.val_fraction, "seed": self.training.seed}
@@ -263,4 +286,4 @@ def load(path: str | Path, threads: int | None = None) -> LinearTextClassifier:
     does not use it.
     """
     path, config = open_model_dir(path, KIND)
-    return LinearTextClassifier.load(path, config)
+    return LinearClassifier.load(path, config)

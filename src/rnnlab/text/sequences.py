@@ -142,3 +142,28 @@ def encode_texts(
     if isinstance(texts, str):
         raise RnnlabError("`texts` must be an iterable of texts, got a single str; wrap it: [text]")
     return [vocab.encode(tokenizer(t)) for t in texts]
+
+
+def check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:
+    """A list of strings, or a one-line error (a bare str is not a list of texts).
+
+    The one guard every ``predict``/``tag``/``translate``/``explain`` and tokenizer
+    call uses; ``what`` names the argument in the message.
+    """
+    if isinstance(texts, str):
+        raise RnnlabError(f"{what} must be a list of strings, got a single str; wrap it in [...]")
+    try:
+        out = list(texts)
+    except TypeError:
+        raise RnnlabError(f"{what} must be a list of strings, got {type(texts).__name__}") from None
+    for t in out:
+        if not isinstance(t, str):
+            raise RnnlabError(f"{what} must be strings, got {type(t).__name__}")
+    return out
+
+
+def truncate(ids: list[int], maxlen: int, truncating: str = "pre") -> list[int]:
+    """Keep ``maxlen`` ids: the last ones ("pre", Keras' default) or the first ("post")."""
+    if len(ids) <= maxlen:
+        return ids
+    return ids[-maxlen:] if truncating == "pre" else ids[:maxlen]

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rnnlab.errors import ArtifactError, RnnlabError
+from rnnlab.text.sequences import check_texts
 from rnnlab.text.tokenize import normalize, tokenize
 
 __all__ = [
@@ -64,21 +65,6 @@ TOKENIZER_NAMES = ("words", "chars", "subword")
 SPACE = "\u2581"  # "▁": marks a word start (subword) or a run of whitespace (chars)
 _FORMAT = "rnnlab.tokenizer"
 _VERSION = 1
-
-
-def _check_texts(texts: Any, who: str) -> list[str]:
-    if isinstance(texts, str):
-        raise RnnlabError(f"{who}: `texts` must be a list of texts, got a single str; pass [text]")
-    try:
-        texts = list(texts)
-    except TypeError:
-        raise RnnlabError(
-            f"{who}: `texts` must be a list of str, got {type(texts).__name__}"
-        ) from None
-    bad = next((t for t in texts if not isinstance(t, str)), None)
-    if bad is not None:
-        raise RnnlabError(f"{who}: `texts` must hold str, got a {type(bad).__name__}")
-    return texts
 
 
 class Tokenizer:
@@ -105,7 +91,7 @@ class Tokenizer:
 
     def fit(self, texts: Iterable[str]) -> Tokenizer:
         """Learn from the training texts (nothing to learn here); returns self."""
-        _check_texts(texts, f"{type(self).__name__}.fit")
+        check_texts(texts, f"{type(self).__name__}.fit texts")
         return self
 
     def __call__(self, text: str) -> list[str]:
@@ -113,7 +99,7 @@ class Tokenizer:
 
     def batch(self, texts: Iterable[str]) -> list[list[str]]:
         """``[tok(t) for t in texts]``, after checking that `texts` is a list of str."""
-        return [self(t) for t in _check_texts(texts, f"{type(self).__name__}.batch")]
+        return [self(t) for t in check_texts(texts, f"{type(self).__name__}.batch texts")]
 
     def to_json(self) -> dict[str, Any]:
         """Everything needed to rebuild this tokenizer, as a JSON-able dict."""
@@ -279,7 +265,7 @@ class SubwordTokenizer(Tokenizer):
         from tokenizers import Tokenizer as HFTokenizer
         from tokenizers import models, pre_tokenizers, trainers
 
-        texts = _check_texts(texts, "SubwordTokenizer.fit")
+        texts = check_texts(texts, "SubwordTokenizer.fit texts")
         prepared = [p for p in (self._prepare(t) for t in texts) if p]
         if not prepared:
             raise RnnlabError(
@@ -319,7 +305,7 @@ class SubwordTokenizer(Tokenizer):
     def batch(self, texts: Iterable[str]) -> list[list[str]]:
         """Tokens of many texts at once (Hugging Face's batch encoder)."""
         model = self._fitted()
-        prepared = [self._prepare(t) for t in _check_texts(texts, "SubwordTokenizer.batch")]
+        prepared = [self._prepare(t) for t in check_texts(texts, "SubwordTokenizer.batch texts")]
         encoded = model.encode_batch([p for p in prepared if p])
         it = iter(encoded)
         return [next(it).tokens if p else [] for p in prepared]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rnnlab.config import TextConfig
 from rnnlab.errors import RnnlabError
 from rnnlab.text import PAD
 
@@ -105,3 +106,38 @@ def collate(sequences: list[list[int]], indices: np.ndarray) -> tuple[torch.Tens
     for row, seq in enumerate(chosen):
         ids[row, : len(seq)] = seq
     return torch.from_numpy(ids), torch.from_numpy(lengths)
+
+
+def padded_batches(
+    seqs: list[list[int]], text: TextConfig, batch_size: int, shuffle: bool = False, seed: int = 0
+):
+    """Yield ``(indices, ids (B, T), lengths (B,))`` batches as ``text.padding`` says.
+
+    ``"bucket"`` (the default): length-bucketed, post-padded to the batch's
+    longest text, true lengths (the network masks the padding). ``"pre"`` /
+    ``"post"``: Keras-style, every text padded to ``text.maxlen`` on that side and
+    every length reported as ``maxlen``, so the network reads the padding as
+    input -- the trap the guide's padding question is about.
+    """
+    import torch
+
+    from rnnlab.text import pad_sequences
+
+    if text.padding == "bucket":
+        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        for idx in bucket_batches(lengths, batch_size, shuffle=shuffle, seed=seed):
+            ids, lens = collate(seqs, idx)
+            yield idx, ids, lens
+        return
+    order = np.random.default_rng(seed).permutation(len(seqs)) if shuffle else np.arange(len(seqs))
+    starts = range(0, len(seqs), batch_size)
+    batches = [order[start : start + batch_size] for start in starts]
+    if shuffle:  # training: under torchrun each process takes its share of every batch
+        from rnnlab.training.distributed import current_context
+
+        ctx = current_context()
+        if ctx.distributed:
+            batches = shard_batches(batches, ctx.rank, ctx.world_size)
+    for idx in batches:
+        ids = pad_sequences([seqs[i] for i in idx], maxlen=text.maxlen, padding=text.padding)
+        yield idx, torch.from_numpy(ids), torch.full((len(idx),), text.maxlen, dtype=torch.int64)
