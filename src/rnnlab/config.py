@@ -120,6 +120,10 @@ class ModelConfig(Config):
     # Initial weights: "torch" (torch's defaults) or "keras" (Keras' defaults: Glorot-uniform
     # input matrices, orthogonal recurrent matrices, zero biases but the LSTM forget gate's 1).
     init: str = "torch"
+    # True: the padding id's embedding row is trained like any other (Keras' Embedding without
+    # mask_zero); False: it stays zero (torch's padding_idx). Matters only when the padding is
+    # read as input (text.padding "pre"/"post").
+    learn_padding: bool = False
 
     def __post_init__(self) -> None:
         check_value(
@@ -150,6 +154,12 @@ class ModelConfig(Config):
             self.candidate_bias,
         )
         check_value(self.init in ("torch", "keras"), "model.init", "'torch' or 'keras'", self.init)
+        check_value(
+            isinstance(self.learn_padding, bool),
+            "model.learn_padding",
+            "true or false",
+            self.learn_padding,
+        )
 
 
 def _finite(value: Any) -> bool:

@@ -21,6 +21,7 @@ from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.errors import RnnlabError
 from rnnlab.models import SequenceClassifier
 from rnnlab.models.recurrent import StackedRNN
+from rnnlab.recipes import RECIPES, recipe_configs, recipe_sections
 from rnnlab.scratch import LSTMCell, RecurrentNetwork
 from rnnlab.scratch.convert import from_torch_state_dict
 from rnnlab.training import fit
@@ -120,6 +121,38 @@ def test_default_lstm_keeps_a_learnable_candidate_bias() -> None:
     assert all(candidate(b.grad).abs().max() > 0 for b in biases)
 
 
+@pytest.mark.parametrize("init", ["torch", "keras"])
+def test_zero_pre_padding_is_inert_without_candidate_bias(init: str) -> None:
+    """h and c stay exactly 0 while the input is 0: tanh(0 W_xc + 0 W_hc) = 0, whatever the
+    other gates' biases. With a candidate bias the padding moves the state."""
+    ids, _ = pre_padded_batch(np.random.default_rng(5))
+    short = ids[2:3, -1:]  # the row with one real token, unpadded
+    for candidate_bias, inert in ((False, True), (True, False)):
+        net = guide_net(seed=6, init=init, candidate_bias=candidate_bias).eval()
+        if candidate_bias:  # give the candidate a bias, as training would
+            with torch.no_grad():
+                for _, bias in bias_blocks(net):
+                    candidate(bias).fill_(0.5)
+        padded = net(ids[2:3], torch.tensor([T]))  # (1, C), T-1 padding steps read
+        alone = net(short, torch.tensor([1]))
+        assert torch.allclose(padded, alone, atol=1e-6) == inert, candidate_bias
+
+
+def test_learn_padding_trains_the_padding_row_only_when_asked() -> None:
+    rng = np.random.default_rng(7)
+    ids, lengths = pre_padded_batch(rng)
+    y = torch.from_numpy(rng.integers(0, C, N))
+    for learn in (False, True):
+        net = guide_net(learn_padding=learn)
+        assert torch.count_nonzero(net.embedding.weight[0]) == 0  # starts at zero either way
+        opt = torch.optim.Adam(net.parameters(), lr=0.05)
+        for _ in range(3):
+            opt.zero_grad()
+            F.cross_entropy(net(ids, lengths), y).backward()
+            opt.step()
+        assert (torch.count_nonzero(net.embedding.weight[0]) > 0) == learn
+
+
 def glass_box(net: SequenceClassifier) -> RecurrentNetwork:
     """The NumPy reference with the torch network's weights, through ``convert``."""
     box = RecurrentNetwork("lstm", D, H, C, num_layers=2, candidate_bias=False, rng=0)
@@ -215,9 +248,10 @@ def test_gru_keras_init_zero_biases_and_orthogonal() -> None:
 
 
 def test_config_checks_and_old_configs_load() -> None:
-    old = {k: v for k, v in ModelConfig().to_dict().items() if k not in ("candidate_bias", "init")}
+    new_keys = ("candidate_bias", "init", "learn_padding")
+    old = {k: v for k, v in ModelConfig().to_dict().items() if k not in new_keys}
     cfg = ModelConfig.from_dict(old)  # a model directory written before these keys existed
-    assert cfg.candidate_bias is True and cfg.init == "torch"
+    assert cfg.candidate_bias is True and cfg.init == "torch" and cfg.learn_padding is False
     with pytest.raises(RnnlabError, match="model.candidate_bias must be true for model.cell 'gru'"):
         ModelConfig(cell="gru", candidate_bias=False)
     with pytest.raises(RnnlabError, match="model.init must be 'torch' or 'keras'"):
@@ -226,3 +260,24 @@ def test_config_checks_and_old_configs_load() -> None:
         ModelConfig(candidate_bias="no")
     with pytest.raises(ValueError, match="candidate_bias=False needs cell 'lstm'"):
         StackedRNN("rnn", 3, 4, candidate_bias=False)
+
+
+def test_recipes_build_valid_configs_and_the_guide_is_the_guides_network() -> None:
+    for name in RECIPES:
+        configs = recipe_configs(name)
+        assert set(configs) == {"text", "embedding", "model", "train"}
+    assert recipe_configs("default")["model"] == ModelConfig()  # the dataclass defaults
+    guide = recipe_configs("guide")
+    model, text = guide["model"], guide["text"]
+    assert (model.cell, model.bidirectional, model.pooling) == ("lstm", False, "last")
+    assert not model.candidate_bias and model.num_layers == 2
+    assert (text.padding, text.maxlen) == ("pre", 200)
+    assert guide["embedding"].source == "word2vec"
+    sections = recipe_sections("guide")
+    sections["model"]["hidden_size"] = 1  # a copy: the recipe itself is unchanged
+    assert recipe_sections("guide")["model"]["hidden_size"] == 64
+
+
+def test_unknown_recipe_lists_the_known_ones() -> None:
+    with pytest.raises(RnnlabError, match="unknown recipe 'keras'; known recipes: default, guide"):
+        recipe_sections("keras")

@@ -22,6 +22,7 @@ from rnnlab.cli.common import (
 )
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.recipes import recipe_configs
 
 # Flags of `train` whose name differs from their config key (section, key).
 _FLAG_NAMES = {
@@ -61,6 +62,16 @@ def train(
         None,
         help="Held-out labeled data evaluated after training (IMDB: its test split by default).",
     ),
+    recipe: str = typer.Option(
+        "default",
+        "--recipe",
+        help="A named set of defaults: 'default' (rnnlab's measured recipe: Word2Vec + "
+        "2-layer BiLSTM(48), masked max+mean pooling, length buckets) or 'guide' (the "
+        "guide's network exactly: 2 x LSTM(64) without candidate bias, last hidden state "
+        "into softmax(h O + c), Keras-style pre-padding to 200 tokens, Keras' "
+        "initialisation and optimiser settings; see rnnlab.recipes). --config and "
+        "explicit flags override it.",
+    ),
     config: Path | None = typer.Option(
         None,
         help="JSON file with sections text, embedding, model, train (recurrent) or linear, "
@@ -83,6 +94,23 @@ def train(
     ),
     dropout: float | None = typer.Option(
         None, help=f"Dropout rate. (default: {ModelConfig.dropout})"
+    ),
+    init: str | None = typer.Option(
+        None,
+        help="Initial weights: torch (PyTorch's defaults) or keras (orthogonal recurrent "
+        f"matrices, forget-gate bias 1). (default: {ModelConfig.init})",
+    ),
+    candidate_bias: bool | None = typer.Option(
+        None,
+        "--candidate-bias/--no-candidate-bias",
+        help="LSTM: a bias in the candidate c~ (the guide's equation has none; "
+        "--no-candidate-bias holds it at zero). (default: --candidate-bias)",
+    ),
+    learn_padding: bool | None = typer.Option(
+        None,
+        "--learn-padding/--fixed-padding",
+        help="Train the padding vector (Keras does; matters with --padding pre/post) or keep "
+        "it at zero. (default: --fixed-padding)",
     ),
     pooling: str | None = typer.Option(
         None,
@@ -221,6 +249,9 @@ def train(
             "bidirectional": bidirectional,
             "dropout": dropout,
             "pooling": pooling,
+            "init": init,
+            "candidate_bias": candidate_bias,
+            "learn_padding": learn_padding,
         },
         "train": {
             "epochs": epochs,
@@ -249,6 +280,8 @@ def train(
             for key, v in values.items()
             if v is not None and not (section == "train" and key in ("val_fraction", "seed"))
         )
+        if recipe != "default":
+            recurrent_only.append("--recipe")
         if recurrent_only:
             raise RnnlabError(
                 f"--model {model_type} is a linear model; {', '.join(recurrent_only)} apply to "
@@ -258,7 +291,10 @@ def train(
             model_type, data, out, config, linear_flags, val_fraction, seed,
             text_col, label_col, test_data, cache_dir, quiet,
         )  # fmt: skip
-    cfg = build_configs(config, overrides, {**SECTIONS, "linear": LinearConfig})
+    if cell not in (None, "lstm") and candidate_bias is None:
+        overrides["model"]["candidate_bias"] = True  # only an LSTM has a candidate
+    sections = {**SECTIONS, "linear": LinearConfig, **recipe_configs(recipe)}
+    cfg = build_configs(config, overrides, sections)
     if _nondefault_sections(config, ("linear",)):
         raise RnnlabError(
             f"config file {config}: section 'linear' applies to linear models; "

@@ -20,7 +20,6 @@ from typing import Any
 
 import typer
 
-from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
 from rnnlab.errors import RnnlabError
 from rnnlab.version import __version__
 
@@ -74,12 +73,7 @@ def _root(
     """Recurrent neural networks on text."""
 
 
-SECTIONS = {
-    "text": TextConfig,
-    "embedding": EmbeddingConfig,
-    "model": ModelConfig,
-    "train": TrainConfig,
-}
+from rnnlab.recipes import SECTIONS  # noqa: E402  (the recurrent classifier's sections)
 
 
 def build_configs(

@@ -50,7 +50,7 @@ def explain(
         None,
         "--steps",
         help="Integrated-gradients intervals to start with; raised until the attributions "
-        "are complete within 5%. (default: 32)",
+        "are complete within 5%. (default: 16)",
     ),
     layer: int | None = typer.Option(
         None, "--layer", help="LSTM layer shown in the HTML memory view. (default: 0)"

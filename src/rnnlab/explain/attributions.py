@@ -111,7 +111,7 @@ def integrated_gradients(
     emb: torch.Tensor,
     baseline: torch.Tensor,
     target: int,
-    steps: int = 32,
+    steps: int = 16,
     tolerance: float = TOLERANCE,
     max_steps: int = MAX_STEPS,
     batch: int = BATCH,

@@ -53,7 +53,7 @@ def check_steps(steps: int) -> None:
 
 
 def explain_classifier(
-    clf, texts: Sequence[str], method: str = "ig", steps: int = 32
+    clf, texts: Sequence[str], method: str = "ig", steps: int = 16
 ) -> list[dict]:
     """Explain a recurrent classifier's prediction for each text.
 
@@ -68,7 +68,7 @@ def explain_classifier(
         Integrated gradients over the word vectors (complete within 5%:
         ``steps`` is raised while it is not), or occlusion.
     steps : int
-        Trapezoid intervals integrated gradients starts with (32 by default).
+        Trapezoid intervals integrated gradients starts with (16 by default).
 
     Returns
     -------
@@ -177,7 +177,7 @@ def explain_linear(clf, texts: Sequence[str]) -> list[dict]:
     return out
 
 
-def explain_model(model, texts: Sequence[str], method: str | None = None, steps: int = 32):
+def explain_model(model, texts: Sequence[str], method: str | None = None, steps: int = 16):
     """Explain with whatever classifier ``rnnlab.load`` returned (recurrent or linear).
 
     ``method`` None picks the model's own: integrated gradients for a

@@ -37,7 +37,8 @@ class SequenceClassifier(nn.Module):
     ----------
     config : ModelConfig
     vocab_size : int
-        V; row 0 of the embedding is padding and stays zero.
+        V; row 0 of the embedding is padding: zero, and kept at zero unless
+        ``config.learn_padding`` (Keras-style padding read as input).
     embedding_dim : int
         D.
     num_classes : int
@@ -59,7 +60,12 @@ class SequenceClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.config = config
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        # row 0 (padding) starts at zero; padding_idx keeps it there unless learn_padding
+        pad = None if config.learn_padding else 0
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad)
+        if pad is None:
+            with torch.no_grad():
+                self.embedding.weight[0].zero_()
         if embedding is not None:
             if tuple(embedding.shape) != (vocab_size, embedding_dim):
                 raise ValueError(

@@ -427,7 +427,7 @@ class TextClassifier:
             for i, k in enumerate(best)
         ]
 
-    def explain(self, texts: Sequence[str], method: str = "ig", steps: int = 32) -> list[dict]:
+    def explain(self, texts: Sequence[str], method: str = "ig", steps: int = 16) -> list[dict]:
         """Why each prediction: per-token attributions, the running P(label), see
         :func:`rnnlab.explain.explain_classifier`."""
         from rnnlab.explain import explain_classifier
