@@ -108,8 +108,8 @@ def neural_rows(section: str) -> dict[str, dict[str, Any]]:
 
 
 def run_linear(name, spec, train_ds, test_ds, args) -> dict[str, Any]:
-    from rnnlab.tasks.linear import train_linear
     from rnnlab.models.linear import LinearConfig
+    from rnnlab.tasks.linear import train_linear
 
     result = train_linear(
         spec["kind"],

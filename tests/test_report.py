@@ -30,9 +30,13 @@ def external_refs(page: str) -> list[str]:
     return [t for t in targets if not t.startswith(("data:", "#"))]
 
 
-def check_page(model_dir: Path) -> str:
-    """Write the report, check it is complete and offline, and leave the checked files alone."""
+def check_page(model_dir: Path, trained: bool = True) -> str:
+    """The report training wrote is there; `rnnlab report` rewrites it the same way, complete
+    and offline, leaving the checked files alone."""
     before = read_config(model_dir)  # verifies every recorded sha256
+    if trained:  # every training run writes report.html into its model directory
+        written = (model_dir / "report.html").read_text(encoding="utf-8")
+        assert written.startswith("<!doctype html>") and external_refs(written) == []
     out = write_report(model_dir)
     assert out == model_dir / "report.html"
     page = out.read_text(encoding="utf-8")
@@ -107,7 +111,7 @@ def test_multiclass_curves_are_one_vs_rest_and_confidence():
 def test_bundled_model_report_shows_what_exists(tmp_path):
     d = tmp_path / "imdb"
     shutil.copytree(bundled_model_path(), d)
-    page = check_page(d)
+    page = check_page(d, trained=False)  # shipped before reports existed
     assert "Learning curves" in page and page.count("data:image/png;base64,") == 1
     assert "Not stored in this model directory" in page  # no curve points in the old metrics
     assert "11563" in page  # the test confusion matrix

@@ -625,3 +625,11 @@ def test_linear_model_reports_known_share_too(reviews, tmp_path: Path) -> None:
     rows = json_lines(result)
     assert [r["known"] for r in rows] == [1.0, 0.0, 0.25]  # 1 of the 4 words is known
     assert result.stderr.startswith("warning: 2 of 3 texts are mostly words this model")
+
+
+def test_predict_and_explain_take_a_review_longer_than_a_file_name() -> None:
+    review = "a truly wonderful and moving film " * 12  # > 255 bytes: no file can be named so
+    result = cli("predict", review, "dull", "--json")
+    assert_ok(result)
+    assert len(result.stdout.splitlines()) == 2
+    assert_ok(cli("explain", review, "--json"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ from rnnlab import load
 from rnnlab.artifacts import read_config
 from rnnlab.serve import create_app
 
-from .helpers import assert_ok, assert_user_error, cli, json_lines
+from .helpers import assert_ok, assert_user_error, cli, json_lines, write_csv
 
 pytestmark = pytest.mark.slow  # trains models (seconds each)
 
@@ -112,3 +113,53 @@ def test_config_sections_must_fit_the_model(trained, tmp_path: Path) -> None:
     result = cli("train", "-d", trained.train_csv, "-o", tmp_path / "m", "--config", cfg,
                  "--model", "nbsvm")  # fmt: skip
     assert_user_error(result, "unknown LinearConfig key(s): ngrams")
+
+
+ZH_POS = ["非常好看", "我很喜欢", "精彩极了", "感人至深"]
+ZH_NEG = ["太无聊了", "非常难看", "浪费时间", "令人失望"]
+ZH_FILLER = ["这部电影", "演员", "故事", "导演", "音乐", "昨天", "我们", "看了"]
+
+
+def zh_csv(path: Path, n: int, seed: int) -> Path:
+    """``n`` Chinese reviews without spaces (see tests/tasks/test_languages.py)."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = ("neg", "pos")[i % 2]
+        parts = [rng.choice(ZH_FILLER) for _ in range(rng.randint(3, 7))]
+        parts.insert(rng.randint(0, len(parts)), rng.choice(ZH_POS if label == "pos" else ZH_NEG))
+        rows.append(("".join(parts) + "。", label))
+    return write_csv(path, rows)
+
+
+@pytest.mark.parametrize(("kind", "tokenizer"), [("nbsvm", "chars"), ("tfidf-logreg", "subword")])
+def test_tokenizer_flag_trains_linear_models(kind, tokenizer, tmp_path: Path) -> None:
+    # Calibration: see tests/models/test_linear.py (600 reviews, held-out accuracy of these
+    # two over seeds 0-4: chars/nbsvm 1.000, subword/tfidf-logreg 0.975-0.990); asks >= 0.9.
+    train_csv = zh_csv(tmp_path / "train.csv", 600, 0)
+    test_csv = zh_csv(tmp_path / "test.csv", 200, 1)
+    out = tmp_path / "m"
+    result = cli("train", "-d", train_csv, "-o", out, "--model", kind, "--tokenizer", tokenizer,
+                 "--test-data", test_csv, "-q")  # fmt: skip
+    assert_ok(result)
+    assert float(result.stdout.splitlines()[1].split()[2]) >= 0.9  # "test: accuracy A ..."
+    config = read_config(out, kind="linear-classifier")
+    assert config["linear"]["tokenizer"] == tokenizer and config["tokenizer"] == tokenizer
+    assert (out / "tokenizer.json").exists() == (tokenizer == "subword")
+    assert ("tokenizer.json" in config["files"]) == (tokenizer == "subword")
+    rows = json_lines(cli("predict", out, "我很喜欢这部电影。", "浪费时间看了。", "--json"))
+    assert [r["label"] for r in rows] == ["pos", "neg"]
+    if tokenizer == "subword":  # the learned pieces are checksummed like the weights
+        path = out / "tokenizer.json"
+        path.write_text(path.read_text().replace('"min_frequency": 2', '"min_frequency": 3'))
+        assert_user_error(cli("predict", out, "我很喜欢"), "corrupted")
+
+
+def test_tokenizer_flag_keeps_refusing_recurrent_only_flags(trained, tmp_path: Path) -> None:
+    result = cli("train", "-d", trained.train_csv, "-o", tmp_path / "m", "--model", "nbsvm",
+                 "--tokenizer", "chars", "--maxlen", "50")  # fmt: skip
+    assert_user_error(result, "--maxlen apply to --model recurrent only", "--tokenizer)")
+    result = cli("train", "-d", trained.train_csv, "-o", tmp_path / "m", "--model", "nbsvm",
+                 "--tokenizer", "bpe")  # fmt: skip
+    assert_user_error(result, "linear.tokenizer")
+    assert not (tmp_path / "m").exists()

@@ -96,3 +96,17 @@ def test_explain_method_and_dispatch(fitted):
         explain_model(clf, TEXTS, method="ig")
     with pytest.raises(RnnlabError, match="wrap it in"):
         explain_linear(clf, TEXTS[0])
+
+
+@pytest.mark.parametrize("tokenizer", ["chars", "subword"])
+def test_models_with_their_own_tokenizer_are_explained_in_their_tokens(tokenizer):
+    """A chars/subword model is explained over its own tokens: still exact, and the
+    trajectory's last value is the prediction."""
+    pos, neg = ["非常好看", "我很喜欢"], ["太无聊了", "非常难看"]
+    texts = [f"这部电影{c}。" for c in pos * 20] + [f"这部电影{c}。" for c in neg * 20]
+    y = [1] * 40 + [0] * 40
+    clf = LinearClassifier.fit("nbsvm", texts, y, ["neg", "pos"], LinearConfig(tokenizer=tokenizer))
+    [e] = explain_linear(clf, ["昨天的电影非常好看。"])
+    assert [t["token"] for t in e["tokens"]] == clf.tokenizer("昨天的电影非常好看。")
+    assert e["completeness"]["relative_error"] < 1e-6
+    assert e["tokens"][-1]["trajectory"] == pytest.approx(e["score"], abs=1e-6)  # 6 decimals

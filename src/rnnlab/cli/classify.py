@@ -14,6 +14,7 @@ from rnnlab.cli.common import (
     app,
     build_configs,
     friendly,
+    path_kind,
     predict_stream,
     progress_wanted,
     quiet_option,
@@ -212,8 +213,8 @@ def train(
 
     --model bow-logreg|tfidf-logreg|nbsvm trains a linear baseline instead
     (seconds, not minutes) with the same data options and model directory;
-    its settings are --ngrams, --max-features, --C or the config file's
-    "linear" section.
+    its settings are --ngrams, --max-features, --C, --tokenizer (n-grams of
+    words, characters or subword pieces) or the config file's "linear" section.
     """
     from rnnlab.models.linear import KINDS, LinearConfig
     from rnnlab.tasks.classify import train as run
@@ -224,6 +225,7 @@ def train(
         "ngram_range": _parse_ngrams(ngrams) if ngrams is not None else None,
         "max_features": max_features,
         "C": c,
+        "tokenizer": tokenizer,  # --tokenizer applies to both kinds of model
     }
     overrides = {
         "text": {
@@ -278,14 +280,17 @@ def train(
             _FLAG_NAMES.get((section, key), f"--{key.replace('_', '-')}")
             for section, values in overrides.items()
             for key, v in values.items()
-            if v is not None and not (section == "train" and key in ("val_fraction", "seed"))
+            if v is not None
+            and not (section == "train" and key in ("val_fraction", "seed"))
+            and (section, key) != ("text", "tokenizer")
         )
         if recipe != "default":
             recurrent_only.append("--recipe")
         if recurrent_only:
             raise RnnlabError(
                 f"--model {model_type} is a linear model; {', '.join(recurrent_only)} apply to "
-                "--model recurrent only (linear options: --ngrams, --max-features, --C)"
+                "--model recurrent only (linear options: --ngrams, --max-features, --C, "
+                "--tokenizer)"
             )
         return _train_linear(
             model_type, data, out, config, linear_flags, val_fraction, seed,
@@ -531,12 +536,12 @@ def _model_argument(args: list[str]) -> tuple[Path | None, list[str]]:
     single word followed by more texts is classified as text, with a warning.
     """
     first = args[0]
-    path = Path(first).expanduser()
-    if path.is_dir():
-        return path, args[1:]
+    kind = path_kind(first)
+    if kind == "dir":
+        return Path(first).expanduser(), args[1:]
     if any(c.isspace() for c in first):
         return None, args  # a sentence, not a path
-    if path.is_file():
+    if kind == "file":
         raise RnnlabError(
             f"{first} is a file, not a model directory; to classify its lines use "
             f"--file {first}, or give a model with --model DIR"

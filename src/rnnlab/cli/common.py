@@ -327,3 +327,16 @@ def resume_option() -> Any:
 def quiet_option() -> Any:
     """``--quiet``, as every training command has it."""
     return typer.Option(False, "--quiet", "-q", help="No progress bars or log lines.")
+
+
+def path_kind(arg: str) -> str:
+    """``"dir"``, ``"file"`` or ``"none"`` for a command-line argument that may be a path.
+
+    A review given as an argument can be longer than a file name may be (or
+    hold a NUL byte): that is "none", never an OSError.
+    """
+    try:
+        path = Path(arg).expanduser()
+        return "dir" if path.is_dir() else "file" if path.is_file() else "none"
+    except (OSError, ValueError):
+        return "none"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from rnnlab.cli.common import app, friendly, gather_texts
+from rnnlab.cli.common import app, friendly, gather_texts, path_kind
 
 
 @app.command()
@@ -113,10 +113,7 @@ def load_explainable(path: Path | None, threads: int | None):
 
 
 def _names_a_directory(arg: str) -> bool:
-    try:
-        return Path(arg).is_dir()
-    except OSError:  # e.g. a review longer than a file name may be
-        return False
+    return path_kind(arg) == "dir"
 
 
 @app.command()

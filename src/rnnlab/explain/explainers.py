@@ -155,8 +155,9 @@ def explain_linear(clf, texts: Sequence[str]) -> list[dict]:
     two = len(clf.label_names) == 2
     unit = "log-odds" if two else ("one-vs-rest log-odds" if clf.kind == "nbsvm" else "logit")
     out = []
+    split = getattr(clf, "tokenizer", None) or tokenize  # the model's own tokenizer
     for text, pred in zip(texts, preds, strict=True):
-        tokens = tokenize(text)
+        tokens = split(text)
         target = clf.label_names.index(pred["label"])
         attr, covered = linear_attributions(clf, text, tokens, target)
         trajectory = [float(p) for p in linear_trajectory(clf, tokens, target)]

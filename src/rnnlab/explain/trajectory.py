@@ -72,10 +72,12 @@ def classifier_trajectory(clf, read_ids: list[int], emb: torch.Tensor, target: i
 def linear_trajectory(clf, tokens: list[str], target: int) -> np.ndarray:
     """P(target) of a linear model re-scored on every prefix of ``tokens``: (n,) array.
 
-    A prefix is its tokens joined by spaces, which the tokenizer splits back
-    into the same tokens.
+    A prefix is its tokens joined by spaces (words) or by nothing (characters,
+    subword pieces), which the model's tokenizer splits back into the same tokens.
     """
     if not tokens:
         return np.zeros(0)
-    prefixes = [" ".join(tokens[: i + 1]) for i in range(len(tokens))]
+    tokenizer = getattr(clf, "tokenizer", None)
+    glue = " " if tokenizer is None or tokenizer.name == "words" else ""
+    prefixes = [glue.join(tokens[: i + 1]) for i in range(len(tokens))]
     return clf.predict_proba(prefixes)[:, target]  # (n,)

@@ -17,11 +17,17 @@ Shape legend: N documents, V features (vocabulary terms), C classes, K rows of
 weights: K = 1 for two classes (the row scores the second class) and K = C
 otherwise.
 
+A term is an n-gram of the tokens of ``LinearConfig.tokenizer`` (``--tokenizer``):
+``"words"`` (the default, :func:`rnnlab.text.tokenize`), ``"chars"`` (grapheme
+clusters: character n-grams, for scripts written without spaces) or
+``"subword"`` (BPE pieces learned from the training texts), the same tokenizer
+objects as the recurrent classifier's (:mod:`rnnlab.text.tokenizers`).
+
 The fitted model is plain arrays, so it is saved without pickle: ``coef``
 (K, V), ``intercept`` (K,), ``idf`` (V,) and ``r`` (K, V) as safetensors, the
-terms (column order) as JSON in ``vocab.json`` and the settings in
-``config.json``. Prediction is NumPy/SciPy only (``backend == "numpy"``);
-scikit-learn is needed only to fit.
+terms (column order) as JSON in ``vocab.json``, the learned subword pieces (if
+any) in ``tokenizer.json`` and the settings in ``config.json``. Prediction is
+NumPy/SciPy only (``backend == "numpy"``); scikit-learn is needed only to fit.
 """
 
 from __future__ import annotations
@@ -37,7 +43,13 @@ import scipy.sparse as sp
 
 from rnnlab.config import Config, check_value
 from rnnlab.errors import ArtifactError, RnnlabError
-from rnnlab.text.tokenize import tokenize
+from rnnlab.text.tokenizers import (
+    TOKENIZER_NAMES,
+    Tokenizer,
+    WordTokenizer,
+    make_tokenizer,
+    restore_tokenizer,
+)
 from rnnlab.text.vectorize import BagOfWords, TfIdf
 
 KINDS = ("bow-logreg", "tfidf-logreg", "nbsvm")
@@ -71,6 +83,9 @@ class LinearConfig(Config):
     alpha: float = 1.0  # nbsvm: smoothing count added to each feature in r
     beta: float | None = None  # nbsvm: interpolation w' = (1-beta) mean|w| + beta w (1 = off)
     max_iter: int = 1000  # solver iterations
+    # What a term's tokens are: "words", "chars" (grapheme clusters) or "subword" (BPE
+    # pieces, up to 8,000, learned from the training texts and saved as tokenizer.json).
+    tokenizer: str = "words"
 
     def __post_init__(self) -> None:
         ng = self.ngram_range
@@ -99,6 +114,8 @@ class LinearConfig(Config):
         check_value(self.alpha > 0, "linear.alpha", "> 0", self.alpha)
         check_value(self.beta is None or 0 < self.beta <= 1, "linear.beta", "in (0, 1]", self.beta)
         check_value(self.max_iter >= 1, "linear.max_iter", "an integer >= 1", self.max_iter)
+        check_value(self.tokenizer in TOKENIZER_NAMES, "linear.tokenizer",
+               " or ".join(repr(n) for n in TOKENIZER_NAMES), self.tokenizer)  # fmt: skip
 
     def resolve(self, kind: str) -> LinearConfig:
         """This config with every ``None`` default replaced by the value for `kind`."""
@@ -184,6 +201,9 @@ class LinearTextClassifier:
         check_kind(kind)
         self.kind = kind
         self.vectorizer = vectorizer
+        # The vectorizer's tokenizer (None there is rnnlab.text.tokenize, i.e. "words").
+        tok = vectorizer.tokenizer
+        self.tokenizer: Tokenizer = WordTokenizer() if tok is None else tok
         self.label_names = list(label_names)
         C = len(self.label_names)
         K = 1 if C == 2 else C
@@ -264,7 +284,8 @@ class LinearTextClassifier:
                 if missing
                 else "training needs at least two classes"
             )
-        vectorizer = make_vectorizer(kind, cfg)
+        tokenizer = make_tokenizer(cfg.tokenizer).fit(texts)  # learns only for "subword"
+        vectorizer = make_vectorizer(kind, cfg, tokenizer)
         X = vectorizer.fit_transform(texts)  # (N, V)
         r = None
         if kind == "nbsvm":
@@ -323,13 +344,13 @@ class LinearTextClassifier:
         ]
 
     def known_share(self, texts: Sequence[str]) -> list[float]:
-        """Share of each text's smallest n-grams (its words, for ``ngram_range`` (1, n))
+        """Share of each text's smallest n-grams (its tokens, for ``ngram_range`` (1, n))
         that are in the vocabulary; 0.0 for a text with no tokens."""
         n = self.vectorizer.ngram_range[0]
         vocabulary = self.vectorizer.vocabulary_
         shares = []
         for text in texts:
-            tokens = tokenize(text)
+            tokens = self.tokenizer(text)
             grams = [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
             shares.append(sum(g in vocabulary for g in grams) / len(grams) if grams else 0.0)
         return shares
@@ -362,8 +383,10 @@ class LinearTextClassifier:
         path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), "utf-8")
 
     def vectorizer_params(self) -> dict[str, Any]:
+        """config.json's "vectorizer": its settings, the tokenizer left out (that is
+        ``linear.tokenizer``, plus tokenizer.json when it learned something)."""
         return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in self.vectorizer.get_params().items()}  # fmt: skip
+                for k, v in self.vectorizer.get_params().items() if k != "tokenizer"}  # fmt: skip
 
     @classmethod
     def load(cls, path: Path, config: dict[str, Any]) -> LinearTextClassifier:
@@ -383,6 +406,15 @@ class LinearTextClassifier:
                 raise ArtifactError(f"{path / 'vocab.json'} repeats a term; it is corrupted")
             params = dict(config["vectorizer"])
             params["ngram_range"] = tuple(params["ngram_range"])
+            # Directories written before linear.tokenizer existed tokenized words.
+            linear = config.get("linear", {})
+            name = linear.get("tokenizer", "words") if isinstance(linear, dict) else None
+            if name not in TOKENIZER_NAMES:
+                raise ArtifactError(
+                    f"{path / 'config.json'}: linear.tokenizer {name!r} is not one of "
+                    f"{', '.join(TOKENIZER_NAMES)}; train the model again"
+                )
+            params["tokenizer"] = restore_tokenizer(name, path)
             tensors = load_file(str(path / "model.safetensors"))
             if kind == "tfidf-logreg":
                 vec: BagOfWords = TfIdf.from_vocabulary(vocabulary, tensors["idf"], **params)
@@ -406,12 +438,17 @@ class LinearTextClassifier:
             ) from None
 
 
-def make_vectorizer(kind: str, cfg: LinearConfig) -> BagOfWords:
-    """The vectorizer of a (resolved) config: counts, TF-IDF or binary counts."""
+def make_vectorizer(kind: str, cfg: LinearConfig, tokenizer: Tokenizer | None = None) -> BagOfWords:
+    """The vectorizer of a (resolved) config: counts, TF-IDF or binary counts.
+
+    `tokenizer` is ``cfg.tokenizer``'s object, already fitted; None is
+    :func:`rnnlab.text.tokenize` (what ``"words"`` does).
+    """
     common = {
         "ngram_range": cfg.ngram_range,
         "max_features": cfg.max_features or None,  # 0: no cap
         "min_df": cfg.min_df,
+        "tokenizer": tokenizer,
     }
     if kind == "tfidf-logreg":
         return TfIdf(**common, idf=cfg.idf, norm=cfg.norm)

@@ -36,7 +36,13 @@ from rnnlab.data import (
 from rnnlab.errors import RnnlabError
 from rnnlab.models.linear import KINDS, LinearConfig, LinearTextClassifier, check_kind
 from rnnlab.tasks.base import Built, Task, TrainResult, open_model_dir, run
-from rnnlab.tasks.classify import classify_metrics, confusion_plot, examples_file
+from rnnlab.tasks.classify import (
+    TOKENIZER,
+    classify_metrics,
+    confusion_plot,
+    examples_file,
+    tokenizer_file,
+)
 
 KIND = "linear-classifier"  # config.json "kind"; the recipe is in "model_type"
 
@@ -196,11 +202,14 @@ class LinearTask(Task):
         res = train_linear(self.model_type, ds, self.linear, training.val_fraction,
                            training.seed, log=log)  # fmt: skip
         built.net, built.state["result"] = res.classifier, res
+        # tokenizer.json (sha256-checked) when the tokenizer learned from the texts (subword)
+        built.files.update(tokenizer_file(res.classifier.tokenizer))
         self.timings.update(res.timings)
+        name = res.config.tokenizer
         built.config.update(
             {
                 "model_type": self.model_type,
-                "tokenizer": "rnnlab.tokenize/1",
+                "tokenizer": TOKENIZER if name == "words" else name,
                 "label_names": list(ds.label_names),
                 "n_features": res.classifier.n_features,
                 "n_parameters": res.classifier.n_parameters,

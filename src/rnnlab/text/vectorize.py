@@ -14,7 +14,10 @@ Both follow scikit-learn's conventions (``fit``/``transform``/``fit_transform``,
 fitted attributes end in ``_``, ``get_params``) so they fit in a
 ``sklearn.pipeline.Pipeline``. Counting is done by scikit-learn's
 ``CountVectorizer`` with :func:`rnnlab.text.tokenize` as the tokenizer, so a
-term here is exactly a token the recurrent models see.
+term here is exactly a token the recurrent models see. ``tokenizer=`` takes any
+other callable ``str -> list[str]``, e.g. a (fitted) tokenizer object of
+:mod:`rnnlab.text.tokenizers` for ``--tokenizer chars|subword``; an n-gram is
+then n of its tokens joined by one space.
 
 The guide's TF-IDF
 ------------------
@@ -39,7 +42,7 @@ ignored entirely rather than diluting the others.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -83,6 +86,11 @@ class BagOfWords(TransformerMixin, BaseEstimator):
         Drop terms found in fewer documents than this (a float is a share of N).
     max_df : int or float, default 1.0
         Drop terms found in more documents than this (a float is a share of N).
+    tokenizer : callable or None, default None
+        Splits one text into tokens (``str -> list[str]``); None is
+        :func:`rnnlab.text.tokenize`. A tokenizer that learns (``subword``)
+        must be fitted first. Its tokens must not contain spaces, which join
+        the tokens of an n-gram (rnnlab's tokenizers never return one).
 
     Attributes
     ----------
@@ -95,7 +103,8 @@ class BagOfWords(TransformerMixin, BaseEstimator):
     Notes
     -----
     Terms are :func:`rnnlab.text.tokenize` tokens (lowercased, punctuation
-    kept as tokens). Words not in `vocabulary_` are ignored by `transform`.
+    kept as tokens) unless `tokenizer` says otherwise. Words not in
+    `vocabulary_` are ignored by `transform`.
     """
 
     def __init__(
@@ -105,12 +114,14 @@ class BagOfWords(TransformerMixin, BaseEstimator):
         max_features: int | None = None,
         min_df: int | float = 1,
         max_df: int | float = 1.0,
+        tokenizer: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.ngram_range = ngram_range
         self.binary = binary
         self.max_features = max_features
         self.min_df = min_df
         self.max_df = max_df
+        self.tokenizer = tokenizer
 
     # -- parameter checks -------------------------------------------------
     def _check_params(self) -> None:
@@ -137,12 +148,17 @@ class BagOfWords(TransformerMixin, BaseEstimator):
                     f"{name} must be an int >= 1 (documents) or a float in [0, 1] (share), "
                     f"got {v!r}"
                 )
+        if self.tokenizer is not None and not callable(self.tokenizer):
+            raise RnnlabError(
+                "tokenizer must be None (rnnlab.text.tokenize) or a callable str -> list[str], "
+                f"got {type(self.tokenizer).__name__}"
+            )
 
     def _counter(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
         return CountVectorizer(
-            tokenizer=tokenize,
+            tokenizer=tokenize if self.tokenizer is None else self.tokenizer,
             token_pattern=None,
-            lowercase=False,  # tokenize lowercases
+            lowercase=False,  # the tokenizers lowercase
             ngram_range=tuple(self.ngram_range),
             binary=self.binary,
             max_features=self.max_features,
@@ -237,7 +253,7 @@ class TfIdf(BagOfWords):
         zero). With ``idf="smooth"`` and ``norm="l2"`` the output equals
         scikit-learn's ``TfidfVectorizer`` with the same tokenizer, because the
         TF denominator cancels.
-    ngram_range, binary, max_features, min_df, max_df
+    ngram_range, binary, max_features, min_df, max_df, tokenizer
         As in :class:`BagOfWords` (``binary`` makes the counts 0/1 before TF).
 
     Attributes
@@ -264,8 +280,9 @@ class TfIdf(BagOfWords):
         max_df: int | float = 1.0,
         idf: str = "guide",
         norm: str | None = None,
+        tokenizer: Callable[[str], list[str]] | None = None,
     ) -> None:
-        super().__init__(ngram_range, binary, max_features, min_df, max_df)
+        super().__init__(ngram_range, binary, max_features, min_df, max_df, tokenizer)
         self.idf = idf
         self.norm = norm
 
