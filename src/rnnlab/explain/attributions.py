@@ -25,13 +25,15 @@ one batch); when ``|sum_i a_i - (f(x) - f(x'))|`` exceeds 5% of
 ``max(|f(x) - f(x')|, 0.01)`` the number of intervals is doubled (only the new
 midpoints are evaluated) up to 512. The 0.01 log-odds floor keeps the ratio
 meaningful for a text that barely moves the output. On 100 IMDB test reviews
-and the bundled model, 32 intervals were enough for 94 of them (median error
-0.55%, worst 31% before doubling; ``benchmarks/explain_speed.py``).
+and the bundled model, the default 16 intervals were enough for 84 of them, 32
+for 13 (worst 55% before doubling, 4.94% after; ``benchmarks/explain_speed.py``).
 
 **Baseline.** ``x'`` puts the padding vector (row 0 of the embedding) at every
-position. Training never moves that row (``padding_idx``; it is zero in every
-model rnnlab writes), so ``x'`` is the all-zero input: "no word here", with the
-same length as the text so that the network runs the same number of steps.
+position. Training keeps that row at zero (``padding_idx``) unless the model
+learnt its padding vector (``--learn-padding``, which the guide recipe sets, as
+Keras does); either way ``x'`` is what the network reads for "no word here",
+with the same length as the text so that the network runs the same number of
+steps.
 A zero vector is also what the embedding of an unseen dimension would be; an
 ``<unk>`` baseline would instead carry whatever the network learnt for rare
 words.

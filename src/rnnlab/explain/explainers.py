@@ -9,7 +9,7 @@ Each result follows the contract shared with the server page::
                  "known": true, "read": true}, ...],
      "trajectory_kind": "one-pass" | "prefix-reruns" | "none",
      "completeness": {"sum_attributions": 1.23, "f_x_minus_f_baseline": 1.25,
-                      "relative_error": 0.016, "steps": 32},
+                      "relative_error": 0.016, "steps": 16},
      "known_share": 0.95}
 
 ``tokens`` are the user's words as :func:`rnnlab.text.tokenize` splits them
