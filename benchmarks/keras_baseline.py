@@ -360,7 +360,10 @@ def main() -> None:
         },
         "floors": [
             {"name": "rnnlab seconds per epoch <= Keras'", "passed": bool(ratio <= 1.0)},
-            {"name": "test accuracy no more than 1 point below Keras'", "passed": bool(diff >= -0.01)},
+            {
+                "name": "test accuracy no more than 1 point below Keras'",
+                "passed": bool(diff >= -0.01),
+            },
         ],
     }
     write_json_atomic(out, result)
