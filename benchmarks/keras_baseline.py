@@ -213,7 +213,11 @@ def run_rnnlab(data: dict[str, Any], args) -> dict[str, Any]:
 
     model_cfg = data["configs"]["model"]
     train = data["configs"]["train"].replace(
-        epochs=args.epochs, seed=args.seed, threads=args.threads, patience=args.epochs
+        epochs=args.epochs,
+        seed=args.seed,
+        threads=args.threads,
+        patience=args.epochs,
+        **({} if args.precision is None else {"precision": args.precision}),
     )
     seed_everything(args.seed)
     set_threads(train.threads)
@@ -316,6 +320,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's (2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
+    parser.add_argument(
+        "--precision", default=None, help="rnnlab's train.precision (default: the recipe's)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON to write")
     args = parser.parse_args()
     try:

@@ -187,8 +187,18 @@ class TrainConfig(Config):
     checkpoint_every_s: float = 300.0
     # ... and one every this many batches (0: none by count); whichever is due first.
     checkpoint_every_steps: int = 0
+    # Training arithmetic: "float32", "bfloat16" (torch.autocast; on a CPU only where it
+    # reports AVX512_BF16 or AMX, else refused) or "auto" (bfloat16 where the CPU has it,
+    # else float32). Prediction always runs in float32.
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
+        check_value(
+            self.precision in ("float32", "bfloat16", "auto"),
+            "train.precision",
+            "'float32', 'bfloat16' or 'auto'",
+            self.precision,
+        )
         for name in ("lr", "lr_decay", "weight_decay", "clip_norm", "val_fraction"):
             value = getattr(self, name)  # NaN/inf compare False/True in surprising ways
             check_value(_finite(value), f"train.{name}", "a finite number", value)

