@@ -149,7 +149,9 @@ def interrupted_run(out: Path, *flags: str) -> Path:
     config = out.parent / "ckpt.json"
     config.write_text(json.dumps({"train": {"checkpoint_every_steps": 1}}))
     folder = out.with_name(out.name + ".checkpoints")
-    args = ["train", "--data", data, "--out", out, *TINY, "--epochs", "500", "--config", config]
+    # --patience 500: no early stop, so the run is still going when SIGINT arrives
+    args = ["train", "--data", data, "--out", out, *TINY, "--epochs", "500", "--patience", "500",
+            "--config", config]  # fmt: skip
     proc = subprocess.Popen(
         [str(RNNLAB), *map(str, args), *flags],
         stdout=subprocess.DEVNULL,
@@ -163,7 +165,7 @@ def interrupted_run(out: Path, *flags: str) -> Path:
                 f"the run ended (exit {proc.returncode}) before a checkpoint"
             )
             assert time.monotonic() < deadline, "no checkpoint within 240 s"
-            time.sleep(0.2)
+            time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
     finally:
@@ -419,14 +421,28 @@ CASES: dict[str, Case] = {
     # ---- checkpoints (--resume)
     "checkpoint truncated": Case(
         train(
-            "{home}/ckpt-data.csv", "--epochs", "500", "--config", "{home}/ckpt.json", "--resume"
+            "{home}/ckpt-data.csv",
+            "--epochs",
+            "500",
+            "--patience",
+            "500",
+            "--config",
+            "{home}/ckpt.json",
+            "--resume",
         ),
         ("checkpoint", "corrupt", "without --resume"),
         model=truncated_checkpoint,
     ),
     "checkpoint from another model": Case(
         train(
-            "{home}/ckpt-data.csv", "--epochs", "500", "--config", "{home}/ckpt.json", "--resume"
+            "{home}/ckpt-data.csv",
+            "--epochs",
+            "500",
+            "--patience",
+            "500",
+            "--config",
+            "{home}/ckpt.json",
+            "--resume",
         ),
         ("checkpoint", "is for another model", "without --resume"),
         model=other_models_checkpoint,

@@ -633,3 +633,9 @@ def test_predict_and_explain_take_a_review_longer_than_a_file_name() -> None:
     assert_ok(result)
     assert len(result.stdout.splitlines()) == 2
     assert_ok(cli("explain", review, "--json"))
+
+
+@pytest.mark.parametrize("command", ["predict", "explain"])
+def test_a_missing_model_path_is_an_error_not_a_text(command, tmp_path: Path) -> None:
+    result = cli(command, tmp_path / "no-such-model", "great film")
+    assert_user_error(result, "model directory not found", "no-such-model")

@@ -14,11 +14,11 @@ from rnnlab.cli.common import (
     app,
     build_configs,
     friendly,
-    path_kind,
     predict_stream,
     progress_wanted,
     quiet_option,
     resume_option,
+    split_model_argument,
     stream_inputs,
 )
 from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig, TrainConfig
@@ -496,7 +496,7 @@ def predict(
 
     texts = list(args or [])
     if model is None and texts:
-        model, texts = _model_argument(texts)
+        model, texts = split_model_argument(texts)
     inputs = stream_inputs(texts, file, text_col, "classify")
     clf = load(model, backend=backend)
     unknown = {"texts": 0, "mostly_unknown": 0}
@@ -531,36 +531,3 @@ def predict(
             "words this model has never seen (known share < 50%); their scores mean little",
             err=True,
         )
-
-
-def _model_argument(args: list[str]) -> tuple[Path | None, list[str]]:
-    """``(model directory or None, texts)`` from ``rnnlab predict``'s arguments (no --model).
-
-    The rule (also in --help): a first argument that is a folder is the model;
-    one that looks like a path -- it contains ``/`` or ``\\``, starts with
-    ``~``, or is a file -- but is no folder is an error naming it; any other
-    single word followed by more texts is classified as text, with a warning.
-    """
-    first = args[0]
-    kind = path_kind(first)
-    if kind == "dir":
-        return Path(first).expanduser(), args[1:]
-    if any(c.isspace() for c in first):
-        return None, args  # a sentence, not a path
-    if kind == "file":
-        raise RnnlabError(
-            f"{first} is a file, not a model directory; to classify its lines use "
-            f"--file {first}, or give a model with --model DIR"
-        )
-    if "/" in first or "\\" in first or first.startswith("~"):
-        raise RnnlabError(
-            f"model directory not found: {first}; give an existing model directory "
-            "(or --model DIR), or, to classify it as text, pipe it on standard input"
-        )
-    if len(args) > 1:
-        typer.echo(
-            f"warning: '{first}' is not a model directory, so it is classified as a text "
-            "with the bundled model; to use a model, give its folder (or --model DIR)",
-            err=True,
-        )
-    return None, args

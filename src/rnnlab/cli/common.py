@@ -340,3 +340,38 @@ def path_kind(arg: str) -> str:
         return "dir" if path.is_dir() else "file" if path.is_file() else "none"
     except (OSError, ValueError):
         return "none"
+
+
+def split_model_argument(args: list[str]) -> tuple[Path | None, list[str]]:
+    """``(model directory or None, texts)`` from ``rnnlab predict``/``explain`` arguments.
+
+    Used when no ``--model`` is given.
+
+    The rule (also in --help): a first argument that is a folder is the model;
+    one that looks like a path -- it contains ``/`` or ``\\``, starts with
+    ``~``, or is a file -- but is no folder is an error naming it; any other
+    single word followed by more texts is classified as text, with a warning.
+    """
+    first = args[0]
+    kind = path_kind(first)
+    if kind == "dir":
+        return Path(first).expanduser(), args[1:]
+    if any(c.isspace() for c in first):
+        return None, args  # a sentence, not a path
+    if kind == "file":
+        raise RnnlabError(
+            f"{first} is a file, not a model directory; to classify its lines use "
+            f"--file {first}, or give a model with --model DIR"
+        )
+    if "/" in first or "\\" in first or first.startswith("~"):
+        raise RnnlabError(
+            f"model directory not found: {first}; give an existing model directory "
+            "(or --model DIR), or, to classify it as text, pipe it on standard input"
+        )
+    if len(args) > 1:
+        typer.echo(
+            f"warning: '{first}' is not a model directory, so it is classified as a text "
+            "with the bundled model; to use a model, give its folder (or --model DIR)",
+            err=True,
+        )
+    return None, args

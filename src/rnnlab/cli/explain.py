@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from rnnlab.cli.common import app, friendly, gather_texts, path_kind
+from rnnlab.cli.common import app, friendly, gather_texts, split_model_argument
 
 
 @app.command()
@@ -69,8 +69,8 @@ def explain(
     from rnnlab.explain.explainers import explain_page
 
     texts = list(args or [])
-    if model is None and texts and _names_a_directory(texts[0]):
-        model = Path(texts.pop(0))
+    if model is None and texts:
+        model, texts = split_model_argument(texts)
     texts = gather_texts(texts, file, text_col, "explain")
     clf = load_explainable(model, threads)
     explanations = explain_model(clf, texts, method, **({} if steps is None else {"steps": steps}))
@@ -110,10 +110,6 @@ def load_explainable(path: Path | None, threads: int | None):
             "(trained with `rnnlab train`)"
         )
     return load(path, backend="torch" if kind == "classifier" else "auto", threads=threads)
-
-
-def _names_a_directory(arg: str) -> bool:
-    return path_kind(arg) == "dir"
 
 
 @app.command()
