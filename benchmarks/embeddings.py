@@ -26,10 +26,11 @@ import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common import log, write_json_atomic  # noqa: E402  (benchmarks/common.py)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = (REPO / ".." / "shared" / "data" / "aclImdb_v1_labeled.tar.gz").resolve()
@@ -44,29 +45,10 @@ ANALOGIES = [
     ("better", "good", "bad", "worse"),
 ]
 
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - _T0:7.1f} s] {msg}", file=sys.stderr, flush=True)
-
 
 def peak_rss_gb() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return (ru if sys.platform == "darwin" else ru * 1024) / 1e9
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def measure(algorithm: str, args, train_ds) -> dict[str, Any]:

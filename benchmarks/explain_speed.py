@@ -25,23 +25,17 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from common import log  # noqa: E402  (benchmarks/common.py)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "aclImdb_v1_labeled.tar.gz"
 DEFAULT_JSON = REPO / "benchmarks" / "results" / "explain_speed.json"
 LATENCY_FLOOR_MS = 100.0
 COMPLETENESS_FLOOR = 0.05
-
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - _T0:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
 
 def timed(fn, repeats: int) -> dict[str, float]:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import log  # noqa: E402  (benchmarks/common.py)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "aclImdb_v1_labeled.tar.gz"
@@ -48,12 +49,6 @@ RESULTS = REPO / "benchmarks" / "results"
 
 # Floors from the issue (IMDB 25k test): (row, threshold accuracy, max fit seconds).
 FLOORS = [("nbsvm-uni+bi", 0.910, 180.0), ("tfidf-logreg-uni+bi", 0.895, 180.0)]
-
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
 def linear_rows() -> dict[str, dict[str, Any]]:

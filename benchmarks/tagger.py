@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import log  # noqa: E402  (benchmarks/common.py)
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data"
 DEFAULT_EWT = DATA / "ud_english_ewt_v2.15.tar.gz"
@@ -42,12 +44,6 @@ FLOORS = [
     ("train_seconds", "<=", 15 * 60, "training <= 15 min (wall clock)"),
     ("train_cpu_seconds", "<=", 15 * 60, "training <= 15 min (CPU time, busy machine)"),
 ]
-
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - _T0:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
 
 def dir_size_bytes(path: Path) -> int:
