@@ -130,7 +130,7 @@ def is_checkpoint_dir(path: str | Path) -> bool:
 def mark_checkpoint_dir(path: str | Path) -> Path:
     """Write the marker that makes ``path`` a folder rnnlab may later delete."""
     path = Path(path)
-    _write_text_atomic(
+    write_text_atomic(
         path / CHECKPOINT_MARKER,
         json.dumps({"format": CHECKPOINT_FORMAT, "format_version": 1, "note": "rnnlab checkpoints"})
         + "\n",
@@ -302,11 +302,17 @@ def _readable(folder: Path) -> None:
         os.chmod(file, 0o666 & ~umask)
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a unique temporary file and a rename, so
+    a crash never leaves half a file; the file gets the usual permissions (umask)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab.artifacts import write_text_atomic
 from rnnlab.errors import RnnlabError
 
 FORMATS = ("keras", "onnx")
@@ -187,12 +188,6 @@ def _probe_texts(clf) -> list[str]:
     return [*PROBE_TEXTS, long, " ".join(rng.choice(words, 5))]
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _cleanup(*paths: Path) -> None:
     for p in paths:
         p.unlink(missing_ok=True)
@@ -320,7 +315,7 @@ def export_keras(model_dir: str | Path, out_file: str | Path) -> ExportResult:
                 "nothing was written"
             )
         prep_file = preprocessing_path(out_file)
-        _write_json_atomic(prep_file, prep)
+        write_text_atomic(prep_file, json.dumps(prep, ensure_ascii=False) + "\n")
         os.replace(tmp, out_file)
     finally:
         _cleanup(tmp)
@@ -364,7 +359,7 @@ def export_onnx_file(model_dir: str | Path, out_file: str | Path) -> ExportResul
     try:
         tmp.write_bytes(data)
         prep_file = preprocessing_path(out_file)
-        _write_json_atomic(prep_file, prep)
+        write_text_atomic(prep_file, json.dumps(prep, ensure_ascii=False) + "\n")
         os.replace(tmp, out_file)
     finally:
         _cleanup(tmp)

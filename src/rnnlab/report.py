@@ -588,7 +588,7 @@ def render_report(model_dir: str | Path) -> str:
 
 def write_report(model_dir: str | Path) -> Path:
     """Write ``model_dir/report.html`` (atomically: temporary file, then ``os.replace``)."""
-    from rnnlab.training.loop import write_text_atomic
+    from rnnlab.artifacts import write_text_atomic
 
     path = Path(model_dir)
     text = render_report(path)

@@ -84,7 +84,7 @@ def explain(
 
         render_terminal(explanations, Console(highlight=False))
     if html is not None:
-        from rnnlab.training.loop import write_text_atomic
+        from rnnlab.artifacts import write_text_atomic
 
         write_text_atomic(html, explain_page(clf, texts, explanations, layer=layer or 0))
         typer.echo(f"wrote {html}", err=True)

@@ -297,7 +297,7 @@ def evaluate_cmd(
         for r, row in (c.get("rating_p_pos") or {}).items():
             typer.echo(f"rating {r:>2} ({row['label']}): mean P(pos) {row['mean_p_pos']:.3f}")
     if json_path is not None:
-        from rnnlab.training.loop import write_text_atomic
+        from rnnlab.artifacts import write_text_atomic
 
         write_text_atomic(Path(json_path), json.dumps(result, indent=2) + "\n")
         typer.echo(f"wrote {json_path}")

@@ -37,13 +37,12 @@ the same model for the same seed on any machine.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rnnlab.artifacts import write_text_atomic
 from rnnlab.errors import ArtifactError, RnnlabError
 from rnnlab.text.sequences import check_texts
 from rnnlab.text.tokenize import normalize, tokenize
@@ -142,16 +141,7 @@ class Tokenizer:
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`to_json` to `path` atomically (a temp file, then ``os.replace``)."""
-        path = Path(path)
-        text = json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Tokenizer):

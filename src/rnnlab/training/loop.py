@@ -52,6 +52,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from rnnlab.artifacts import write_text_atomic
 from rnnlab.config import TrainConfig
 from rnnlab.errors import CheckpointError, RnnlabError, TrainingDiverged, TrainingInterrupted
 from rnnlab.training import checkpoint as ckpt
@@ -153,12 +154,6 @@ class History:
 
     def write_jsonl(self, path: Path) -> None:
         write_text_atomic(path, "".join(json.dumps(e) + "\n" for e in self.epochs))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _progress(enabled: bool) -> Progress:

@@ -138,7 +138,7 @@ def write_evaluation(metrics: dict, out: str | Path) -> Path:
     """
     import json
 
-    from rnnlab.training.loop import write_text_atomic
+    from rnnlab.artifacts import write_text_atomic
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
