@@ -56,7 +56,7 @@ def small(recipe: str) -> dict:
     """The recipe's configs, shrunk to seconds of training."""
     sections = recipe_sections(recipe)
     text = {**sections.get("text", {}), "maxlen": 12}
-    model = {**sections.get("model", {}), "hidden_size": 8}
+    model = {**sections.get("model", {}), "hidden_size": 8, "wide_ngrams": 0}
     train = {**sections.get("train", {}), "epochs": 2, "batch_size": 32, "threads": 1}
     return {
         "text": TextConfig(**text),
@@ -223,3 +223,18 @@ def test_cli_export(exported, tmp_path) -> None:
     assert bad.exit_code == 2
     missing = runner.invoke(app, ["export", str(tmp_path / "nope"), "--format", "onnx"])
     assert missing.exit_code == 1 and "model directory not found" in missing.output
+
+
+def test_a_model_with_an_ngram_part_is_refused_in_one_line(tmp_path, reviews) -> None:
+    from rnnlab.export_keras import export_model
+    from rnnlab.tasks.classify import train
+
+    texts, labels = reviews(120, 5)
+    data = TextDataset(texts, [("neg", "pos").index(y) for y in labels], ["neg", "pos"], "syn")
+    cfg = small("default")
+    cfg["model"] = cfg["model"].replace(wide_ngrams=2)
+    train(data, tmp_path / "m", progress=False, log=lambda _m: None, **cfg)
+    for fmt, suffix in (("keras", ".keras"), ("onnx", ".onnx")):
+        with pytest.raises(RnnlabError, match="n-gram part.*--wide-ngrams 0"):
+            export_model(tmp_path / "m", tmp_path / f"m{suffix}", fmt)
+        assert not (tmp_path / f"m{suffix}").exists()

@@ -124,8 +124,25 @@ class ModelConfig(Config):
     # mask_zero); False: it stays zero (torch's padding_idx). Matters only when the padding is
     # read as input (text.padding "pre"/"post").
     learn_padding: bool = False
+    # n-gram evidence beside the network ("wide & deep"): NBSVM over word 1..wide_ngrams-grams,
+    # fitted on the training split; its log-probabilities are fused with the network's by weights
+    # fitted on the validation split (rnnlab.models.fusion). 0: the recurrent network alone.
+    wide_ngrams: int = 3
+    wide_max_features: int = 1_000_000  # the most frequent n-grams kept (model size); 0: all
 
     def __post_init__(self) -> None:
+        check_value(
+            isinstance(self.wide_ngrams, int) and 0 <= self.wide_ngrams <= 5,
+            "model.wide_ngrams",
+            "an integer in 0..5 (0: no n-gram part)",
+            self.wide_ngrams,
+        )
+        check_value(
+            isinstance(self.wide_max_features, int) and self.wide_max_features >= 0,
+            "model.wide_max_features",
+            "an integer >= 0 (0: no cap)",
+            self.wide_max_features,
+        )
         check_value(
             self.cell in ("rnn", "lstm", "gru", "none"),
             "model.cell",
@@ -169,6 +186,12 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _is_cuda_index(name: str) -> bool:
+    """``"cuda:N"`` with N a non-negative integer (one GPU by index)."""
+    head, _, index = name.partition(":")
+    return head == "cuda" and index.isascii() and index.isdigit()
+
+
 @dataclass(frozen=True)
 class TrainConfig(Config):
     epochs: int = 5  # upper bound; early stopping usually ends sooner
@@ -191,6 +214,10 @@ class TrainConfig(Config):
     # reports AVX512_BF16 or AMX, else refused) or "auto" (bfloat16 where the CPU has it,
     # else float32). Prediction always runs in float32.
     precision: str = "float32"
+    # Where to train: "auto" (a CUDA GPU when torch sees one, else the CPU), "cpu", "cuda"
+    # (under torchrun: each process its own GPU, cuda:LOCAL_RANK) or "cuda:N". Not part of
+    # a checkpoint's fingerprint: a run may resume on another device.
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         check_value(
@@ -198,6 +225,13 @@ class TrainConfig(Config):
             "train.precision",
             "'float32', 'bfloat16' or 'auto'",
             self.precision,
+        )
+        check_value(
+            isinstance(self.device, str)
+            and (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)),
+            "train.device",
+            "'auto', 'cpu', 'cuda' or 'cuda:N'",
+            self.device,
         )
         for name in ("lr", "lr_decay", "weight_decay", "clip_norm", "val_fraction"):
             value = getattr(self, name)  # NaN/inf compare False/True in surprising ways

@@ -1,11 +1,27 @@
 """A faster prediction path: the torch network exported to ONNX, run by onnxruntime.
 
-Measured here (2-core CPU) onnxruntime predicts about 1.85-2x faster than
-torch for the same BiLSTM. The graph is exported from the safetensors weights
+Measured here (2-core CPU, the bundled 2-layer BiLSTM(48),
+``benchmarks/predict_speed.py``): onnxruntime answers one review 2-4x faster
+than torch (p50 about 1 ms against 2-4 ms: torch pays a fixed cost per
+operator), while in batch, one thread each, the two are within 10% of each
+other (about 410 us a review at 16 texts a call for onnxruntime, 435 us at 64
+for torch). The graph is exported from the safetensors weights
 (the model directory stores no second copy of them), checked against torch's
 outputs on a probe batch, and cached under ``$RNNLAB_CACHE/onnx`` (default
 ``~/.cache/rnnlab/onnx``) keyed by the weights' sha256, so it is built once;
 a cached file that no longer loads or passes the check is rebuilt.
+
+Threads. A recurrent network over a small batch does little work per time
+step, so splitting each step's matrix products between threads costs more in
+synchronisation than it gains, and when another process takes one of the cores
+a thread team waits at every step for its descheduled member: measured on the
+shared 2-core machine, one review with torch on 2 threads took p50 9.4 ms and
+p95 4.9 s, against 2.2 / 3.2 ms on one thread. Batch prediction therefore runs
+one network call per worker thread, each on a single thread (torch and
+onnxruntime release the GIL, so two workers use two cores, and one worker's
+tokenizing overlaps the other's network): :func:`one_torch_thread` holds
+torch's (process-wide) setting at one thread meanwhile, and the onnxruntime
+session runs each call on the calling thread, never spinning.
 """
 
 from __future__ import annotations
@@ -15,8 +31,9 @@ import hashlib
 import io
 import os
 import sys
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -68,14 +85,32 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("RNNLAB_CACHE", Path.home() / ".cache" / "rnnlab")) / "onnx"
 
 
-def _session(data: bytes, net, threads: int):
-    """An onnxruntime session of ``data``, checked against torch (else an exception)."""
+def session_options(threads: int = 1, spinning: bool = False):
+    """onnxruntime options: ``threads`` intra-op threads (0: every core), sequential
+    execution, every graph optimisation, and idle threads that sleep rather than spin.
+
+    Spinning threads keep a core busy between calls, which on a machine shared
+    with a tokenizing worker (or another process) takes the core they wait for.
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.log_severity_level = 3
+    return options
+
+
+def _session(data: bytes, net, threads: int):
+    """An onnxruntime session of ``data``, checked against torch (else an exception)."""
+    import onnxruntime as ort
+
+    options = session_options(threads)
     session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     diff = check_value(session, net)
     if not diff <= TOLERANCE:  # NaN too
@@ -108,9 +143,12 @@ def _stderr(message: str) -> None:
 
 
 def onnx_session(
-    net, required: bool = False, threads: int = 0, warn: Callable[[str], None] | None = None
+    net, required: bool = False, threads: int = 1, warn: Callable[[str], None] | None = None
 ):
     """An onnxruntime session equivalent to ``net``, or None if unavailable.
+
+    ``threads``: intra-op threads of each call (1, the default: see the module
+    docstring; 0: every core).
 
     The cached export is used when it loads and passes the check against
     torch; a cached file that does not (corrupt, truncated, stale) is rebuilt:
@@ -152,3 +190,34 @@ def onnx_session(
     except OSError:
         pass  # a read-only cache only costs a re-export next time
     return session
+
+
+_torch_threads_lock = threading.Lock()
+_torch_threads_users = 0
+_torch_threads_saved = 1
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the block with torch on one intra-op thread, then restore the setting.
+
+    torch's thread count is one setting for the whole process, so concurrent
+    users (two ``predict`` calls of a server) share it: the first one in sets
+    it to 1, the last one out restores what the first one found.
+    """
+    global _torch_threads_users, _torch_threads_saved
+    import torch
+
+    with _torch_threads_lock:
+        if _torch_threads_users == 0:
+            _torch_threads_saved = torch.get_num_threads()
+            if _torch_threads_saved != 1:
+                torch.set_num_threads(1)
+        _torch_threads_users += 1
+    try:
+        yield
+    finally:
+        with _torch_threads_lock:
+            _torch_threads_users -= 1
+            if _torch_threads_users == 0 and _torch_threads_saved != 1:
+                torch.set_num_threads(_torch_threads_saved)

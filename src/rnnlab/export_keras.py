@@ -101,6 +101,12 @@ def _load(model_dir: str | Path):
     from rnnlab.tasks.classify import load
 
     clf = load(model_dir, backend="torch")
+    if clf.wide is not None:
+        raise RnnlabError(
+            f"{model_dir} fuses an n-gram part (NBSVM) with its network; an export holds the "
+            "network only and would predict differently: train with --wide-ngrams 0 to export "
+            "(the guide recipe has no n-gram part)"
+        )
     tokenizer = getattr(clf.text, "tokenizer", "words")
     if tokenizer != "words":
         raise RnnlabError(

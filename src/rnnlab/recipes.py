@@ -7,7 +7,14 @@ overriding the one before: the dataclass defaults < the recipe < a
 guide's network with 128 units.
 
 ``default``: the dataclass defaults, rnnlab's measured recipe for review
-sentiment (masked length buckets, 2-layer BiLSTM(48), max+mean pooling).
+sentiment (masked length buckets, 2-layer BiLSTM(48), max+mean pooling),
+fused with NBSVM 1-3-gram evidence (``model.wide_ngrams``; weights fitted on
+the validation split, :mod:`rnnlab.models.fusion`).
+
+``best``: the default fine-tuned from an encoder pretrained without labels
+(``rnnlab pretrain``, a forward and a backward language model on the training
+texts); ``--encoder DIR`` is required. Measured in
+``benchmarks/results/imdb_sentiment.json`` with its ablation (README).
 
 ``guide``: the course guide's network, as the guide writes it:
 
@@ -27,6 +34,7 @@ model.candidate_bias   False                      the guide's c̃ = tanh(W_xc x 
 model.init             "keras"                    Keras' initial weights: see below
 model.learn_padding    True                       Keras' Embedding trains the padding row
 model.dropout          0.0                        Keras' LSTM default
+model.wide_ngrams      0                          the guide's network alone (no n-gram part)
 train.batch_size       128                        the guide's Keras run
 train.lr               1e-3                       Keras' Adam default
 train.lr_decay         1.0                        Keras: no schedule
@@ -95,6 +103,11 @@ SECTIONS = {
 
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "default": {},
+    # The default network fine-tuned from a pretrained encoder, with the default's n-gram
+    # part: `rnnlab pretrain --data D --out ENC && rnnlab train --data D --recipe best
+    # --encoder ENC --out M`. It sets nothing beyond the defaults (the measured fine-tuning
+    # settings are the default ones: a gentler lr 1e-3 scored lower); it needs --encoder.
+    "best": {},
     "guide": {
         "text": {"max_vocab": 20000, "maxlen": 200, "padding": "pre", "truncating": "pre"},
         "embedding": {"source": "word2vec", "algorithm": "cbow", "dim": 100},
@@ -108,6 +121,7 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
             "init": "keras",
             "learn_padding": True,
             "dropout": 0.0,
+            "wide_ngrams": 0,
         },
         "train": {
             "batch_size": 128,

@@ -43,6 +43,15 @@ def test_recipe_errors(cli_model, tmp_path) -> None:
         cli("train", "-d", data, "-o", tmp_path / "a", "--recipe", "nope"), "known recipes"
     )
     assert_user_error(
+        cli("train", "-d", data, "-o", tmp_path / "a", "--recipe", "best"),
+        "rnnlab pretrain --data DATA --out ENC",
+    )
+    assert_user_error(
+        cli("train", "-d", data, "-o", tmp_path / "a", "--model", "nbsvm", "--encoder", "x"),
+        "--encoder",
+    )
+    assert not (tmp_path / "a").exists()
+    assert_user_error(
         cli("train", "-d", data, "-o", tmp_path / "b", "--model", "nbsvm", "--recipe", "guide"),
         "--recipe",
     )

@@ -33,6 +33,8 @@ MODEL_FILES = [
     "model.safetensors",
     "report.html",
     "vocab.json",
+    "wide.safetensors",
+    "wide_terms.json",
 ]
 
 
@@ -403,3 +405,47 @@ def test_unmasked_padding_trains_and_round_trips(tmp_path, reviews) -> None:
     # answer only because every text is padded to maxlen, whatever the batch
     alone = np.vstack([clf.predict_proba([t]) for t in data.texts[:7]])
     assert np.allclose(alone, probs, atol=1e-6)
+
+
+def test_the_ngram_part_is_fitted_fused_and_saved(trained) -> None:
+    """The default model = the network + NBSVM 1-3, fused by weights fitted on validation."""
+    from rnnlab.models.fusion import fuse
+
+    config = read_config(trained.out, kind="classifier")
+    wide = config["wide"]
+    assert wide["model_type"] == "nbsvm" and wide["linear"]["ngram_range"] == [1, 3]
+    assert wide["n_features"] > 0 and wide["fusion"]["alpha"] >= 0 <= wide["fusion"]["beta"]
+    scores = wide["validation_accuracy"]
+    assert set(scores) == {"recurrent", "ngrams", "fused"}
+    assert trained.result.metrics["timing"]["wide_seconds"] >= 0
+    clf = load1(trained.out)
+    texts = trained.test.texts[:50]
+    net, ngrams = clf.network_proba(texts), clf.wide.predict_proba(texts)
+    np.testing.assert_allclose(clf.predict_proba(texts), fuse(clf.fusion, net, ngrams), atol=1e-12)
+    # the in-memory model of the run is the saved one
+    np.testing.assert_allclose(
+        trained.result.model.predict_proba(texts), clf.predict_proba(texts), atol=1e-6
+    )
+
+
+def test_wide_ngrams_0_is_the_network_alone(reviews, tmp_path: Path) -> None:
+    cfg = configs()
+    cfg["model"] = cfg["model"].replace(wide_ngrams=0)
+    result = train(dataset(reviews, 200, 3), tmp_path / "m", progress=False, log=lambda _: None,
+                   **cfg)  # fmt: skip
+    names = {p.name for p in (tmp_path / "m").iterdir()}
+    assert not names & {"wide.safetensors", "wide_terms.json"}
+    clf = load1(tmp_path / "m")
+    assert clf.wide is None and "wide" not in read_config(tmp_path / "m")
+    texts = ["great film", "awful film"]
+    np.testing.assert_allclose(clf.predict_proba(texts), clf.network_proba(texts))
+    assert result.metrics["timing"].get("wide_seconds") is None
+
+
+def test_a_tampered_ngram_part_is_refused(trained, tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(trained.out, copy)
+    terms = copy / "wide_terms.json"
+    terms.write_text(terms.read_text().replace('"terms":["', '"terms":["x'), encoding="utf-8")
+    with pytest.raises(ArtifactError, match="wide_terms.json"):
+        load1(copy)

@@ -15,6 +15,7 @@ from rnnlab.cli import (  # noqa: E402,F401
     explain,
     export,
     generate,
+    pretrain,
     seq2seq,
     serve,
     tag,

@@ -13,6 +13,7 @@ from rnnlab.cli.common import (
     SECTIONS,
     app,
     build_configs,
+    device_option,
     friendly,
     predict_stream,
     progress_wanted,
@@ -67,7 +68,9 @@ def train(
         "default",
         "--recipe",
         help="A named set of defaults: 'default' (rnnlab's measured recipe: Word2Vec + "
-        "2-layer BiLSTM(48), masked max+mean pooling, length buckets) or 'guide' (the "
+        "2-layer BiLSTM(48), masked max+mean pooling, length buckets, fused with NBSVM "
+        "1-3-gram evidence), 'best' (the default fine-tuned from `rnnlab pretrain`'s "
+        "encoder: needs --encoder) or 'guide' (the "
         "guide's network exactly: 2 x LSTM(64) without candidate bias, last hidden state "
         "into softmax(h O + c), Keras-style pre-padding to 200 tokens, Keras' "
         "initialisation and optimiser settings; see rnnlab.recipes). --config and "
@@ -116,6 +119,17 @@ def train(
     pooling: str | None = typer.Option(
         None,
         help=f"last (the guide's h_N), max, mean or maxmean.  (default: {ModelConfig.pooling})",
+    ),
+    wide_ngrams: int | None = typer.Option(
+        None,
+        help="n-gram evidence beside the network: NBSVM over word 1..N-grams fitted on the "
+        "training split, fused with the network by weights fitted on the validation split; "
+        f"0 = the recurrent network alone. (default: {ModelConfig.wide_ngrams})",
+    ),
+    wide_max_features: int | None = typer.Option(
+        None,
+        help="n-gram part: keep the most frequent n-grams (model size), 0 = all. "
+        f"(default: {ModelConfig.wide_max_features})",
     ),
     embedding: str | None = typer.Option(
         None,
@@ -191,6 +205,7 @@ def train(
         help="Training arithmetic: float32, bfloat16 (where the CPU has AVX512_BF16 or AMX) "
         f"or auto. Prediction is always float32. (default: {TrainConfig.precision})",
     ),
+    device: str | None = device_option(),
     cache_dir: Path | None = typer.Option(None, help="Download cache. (default: ~/.cache/rnnlab)"),
     ngrams: str | None = typer.Option(
         None, help="Linear models: word n-gram sizes, e.g. 1-2 or 1. (default: 1-2)"
@@ -203,6 +218,13 @@ def train(
         "--C",
         help="Linear models: inverse regularisation strength. "
         "(default: bow-logreg 0.1, tfidf-logreg 30, nbsvm 0.1)",
+    ),
+    encoder: Path | None = typer.Option(
+        None,
+        "--encoder",
+        help="Start from an encoder pretrained without labels by `rnnlab pretrain --out DIR`: "
+        "its tokenizer, vocabulary, embedding and recurrent layers are fine-tuned (no "
+        "Word2Vec step; its network sizes replace --cell/--layers/--hidden/--tokenizer).",
     ),
     quiet: bool = quiet_option(),
     resume: bool = resume_option(),
@@ -259,6 +281,8 @@ def train(
             "init": init,
             "candidate_bias": candidate_bias,
             "learn_padding": learn_padding,
+            "wide_ngrams": wide_ngrams,
+            "wide_max_features": wide_max_features,
         },
         "train": {
             "epochs": epochs,
@@ -271,6 +295,7 @@ def train(
             "seed": seed,
             "threads": threads,
             "precision": precision,
+            "device": device,
         },
     }
     flags = {"--ngrams": ngrams, "--max-features": max_features, "--C": c}
@@ -292,6 +317,8 @@ def train(
         )
         if recipe != "default":
             recurrent_only.append("--recipe")
+        if encoder is not None:
+            recurrent_only.append("--encoder")
         if recurrent_only:
             raise RnnlabError(
                 f"--model {model_type} is a linear model; {', '.join(recurrent_only)} apply to "
@@ -302,6 +329,11 @@ def train(
             model_type, data, out, config, linear_flags, val_fraction, seed,
             text_col, label_col, test_data, cache_dir, quiet,
         )  # fmt: skip
+    if recipe == "best" and encoder is None:
+        raise RnnlabError(
+            "--recipe best fine-tunes a pretrained encoder: run `rnnlab pretrain --data DATA "
+            "--out ENC` first, then add --encoder ENC"
+        )
     if cell not in (None, "lstm") and candidate_bias is None:
         overrides["model"]["candidate_bias"] = True  # only an LSTM has a candidate
     sections = {**SECTIONS, "linear": LinearConfig, **recipe_configs(recipe)}
@@ -325,6 +357,7 @@ def train(
         progress=not quiet and sys.stderr.isatty(),
         log=(lambda _msg: None) if quiet else (lambda msg: typer.echo(msg, err=True)),
         resume=resume,
+        encoder=encoder,
     )
     if result.metrics:  # under torchrun only the main process reports
         _report(result)
@@ -476,6 +509,7 @@ def predict(
         '"reason").',
     ),
     backend: str = typer.Option("auto", help="auto, onnx or torch."),
+    device: str = device_option(training=False),
     progress: bool | None = typer.Option(
         None,
         "--progress/--no-progress",
@@ -498,7 +532,7 @@ def predict(
     if model is None and texts:
         model, texts = split_model_argument(texts)
     inputs = stream_inputs(texts, file, text_col, "classify")
-    clf = load(model, backend=backend)
+    clf = load(model, backend=backend, device=device)
     unknown = {"texts": 0, "mostly_unknown": 0}
 
     def render(number: int, text: str, res: dict | None) -> str:

@@ -324,6 +324,46 @@ def resume_option() -> Any:
     )
 
 
+def device_option(training: bool = True) -> Any:
+    """``--device auto|cpu|cuda|cuda:N``, as every training command (and the recurrent
+    prediction commands) has it.
+
+    A training command passes None on when the flag is left out, so TrainConfig's
+    default (or the config file's ``train.device``) applies; a prediction command
+    gets ``"auto"``. A value given is checked while the flags are parsed
+    (:func:`rnnlab.training.distributed.resolve_device`), so ``--device cuda``
+    without a GPU is a one-line error before any data is read.
+    """
+    if training:
+        return typer.Option(
+            None,
+            "--device",
+            callback=_check_device,
+            help="Where to train: auto (the default: a CUDA GPU when torch sees one, else "
+            "the CPU), cpu, cuda or cuda:N. Under torchrun each process takes its own GPU. "
+            "The model directory is the same either way (weights saved from the CPU).",
+        )
+    return typer.Option(
+        "auto",
+        "--device",
+        callback=_check_device,
+        help="Where the network runs: auto (a CUDA GPU when torch sees one, else the CPU), "
+        "cpu, cuda or cuda:N.",
+    )
+
+
+def _check_device(value: str | None) -> str | None:
+    if value in (None, "auto", "cpu"):  # always valid: no torch import just to parse flags
+        return value
+    from rnnlab.training.distributed import resolve_device
+
+    try:
+        resolve_device(value)
+    except RnnlabError as exc:
+        fail(str(exc))
+    return value
+
+
 def quiet_option() -> Any:
     """``--quiet``, as every training command has it."""
     return typer.Option(False, "--quiet", "-q", help="No progress bars or log lines.")

@@ -20,7 +20,14 @@ from typing import Any
 
 import typer
 
-from rnnlab.cli.common import app, build_configs, friendly, quiet_option, resume_option
+from rnnlab.cli.common import (
+    app,
+    build_configs,
+    device_option,
+    friendly,
+    quiet_option,
+    resume_option,
+)
 from rnnlab.errors import RnnlabError
 
 generate_app = typer.Typer(
@@ -171,6 +178,7 @@ def train_cmd(
     ),
     seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all cores. (default: 1)"),
+    device: str | None = device_option(),
     quiet: bool = quiet_option(),
     resume: bool = resume_option(),
 ) -> None:
@@ -200,6 +208,7 @@ def train_cmd(
                 "val_fraction": val_fraction,
                 "seed": seed,
                 "threads": threads,
+                "device": device,
             },
         },
         {"text": DEFAULT_TEXT, "generator": GeneratorConfig, "train": DEFAULT_TRAIN},

@@ -19,6 +19,7 @@ import typer
 from rnnlab.cli.common import (
     app,
     build_configs,
+    device_option,
     friendly,
     predict_stream,
     progress_wanted,
@@ -107,6 +108,7 @@ def train(
     beam: int | None = typer.Option(
         None, help="Beam size for the final validation/test decoding. (default: 1, greedy)"
     ),
+    device: str | None = device_option(),
     quiet: bool = quiet_option(),
     resume: bool = resume_option(),
 ) -> None:
@@ -145,6 +147,7 @@ def train(
                 "patience": patience,
                 "seed": seed,
                 "threads": threads,
+                "device": device,
             },
         },
     )

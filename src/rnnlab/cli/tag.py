@@ -19,6 +19,7 @@ import typer
 from rnnlab.cli.common import (
     app,
     build_configs,
+    device_option,
     friendly,
     predict_stream,
     progress_wanted,
@@ -102,6 +103,7 @@ def train(
     ),
     seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all. (default: 0)"),
+    device: str | None = device_option(),
     quiet: bool = quiet_option(),
     resume: bool = resume_option(),
 ) -> None:
@@ -147,6 +149,7 @@ def train(
                 "patience": patience,
                 "seed": seed,
                 "threads": threads,
+                "device": device,
             },
         },
     )
@@ -234,6 +237,7 @@ def predict(
         "--progress/--no-progress",
         help="Progress bar on stderr; without either flag, shown when stderr is a terminal.",
     ),
+    device: str = device_option(training=False),
 ) -> None:
     """Tag raw sentences: prints token/TAG pairs, one sentence per line.
 
@@ -247,7 +251,7 @@ def predict(
     from rnnlab.tasks.tag import load
 
     inputs = stream_inputs(list(texts or []), file, None, "tag", tables=False)
-    tagger = load(model)
+    tagger = load(model, device=device)
 
     def render(number: int, _text: str, pairs) -> str:
         pairs = pairs or []

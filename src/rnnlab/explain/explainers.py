@@ -38,6 +38,7 @@ from rnnlab.explain.attributions import (
     integrated_gradients,
     linear_attributions,
     occlusion,
+    relative_error,
 )
 from rnnlab.explain.inputs import check_texts, encode_text, model_input
 from rnnlab.explain.trajectory import classifier_trajectory, linear_trajectory
@@ -91,12 +92,69 @@ def explain_classifier(
     try:
         with ThreadPoolExecutor(1) if side_by_side else nullcontext() as pool:
             preds = clf.predict(texts)
-            return [
+            results = [
                 _explain_recurrent(clf, t, p, method, steps, pool)
                 for t, p in zip(texts, preds, strict=True)
             ]
     finally:
         net.train(was_training)
+    if getattr(clf, "wide", None) is None:
+        return results
+    return [_add_ngrams(clf, t, r) for t, r in zip(texts, results, strict=True)]
+
+
+def _add_ngrams(clf, text: str, res: dict) -> dict:
+    """A fused model's explanation: the network's attributions plus its n-gram part's.
+
+    The fused log-odds of the target is ``alpha f_net + beta f_ngrams + (gamma_t -
+    gamma_other)`` (two classes, :mod:`rnnlab.models.fusion`), so token ``i``'s
+    attribution is ``alpha a_net_i + beta a_ngrams_i`` -- integrated gradients (or
+    occlusion) for the network, the exact linear split for the n-grams -- and the
+    sums stay complete: they add up to ``alpha (f_net(x) - f_net(x')) + beta (z -
+    b)``. The trajectory fuses both parts' running probabilities (two classes;
+    with more classes it stays the network's, and the attributions add the two
+    parts' own target scores, which only approximates the fused log-odds).
+    Tokens cut by ``maxlen`` were not read by the network but still carry n-gram
+    evidence.
+    """
+    fusion, wide = clf.fusion, clf.wide
+    tokens = [row["token"] for row in res["tokens"]]
+    if wide.tokenizer(text) != tokens:  # pragma: no cover - one tokenizer serves both parts
+        raise RnnlabError("the n-gram part tokenized the text differently from the network")
+    target = clf.label_names.index(res["target"])
+    attr, covered = linear_attributions(wide, text, tokens, target)
+    a, b = fusion.alpha, fusion.beta
+    net_part = res["completeness"]
+    ngram_part = attr.completeness() if tokens else _zero_completeness()
+    total = a * net_part["sum_attributions"] + b * ngram_part["sum_attributions"]
+    delta = a * net_part["f_x_minus_f_baseline"] + b * ngram_part["f_x_minus_f_baseline"]
+    completeness = {"sum_attributions": total, "f_x_minus_f_baseline": delta,
+                    "relative_error": relative_error(total, delta)}  # fmt: skip
+    if "steps" in net_part:
+        completeness["steps"] = net_part["steps"]
+    two = len(clf.label_names) == 2
+    p_wide = linear_trajectory(wide, tokens, target) if two else None
+    bias = fusion.gamma[target] - fusion.gamma[1 - target] if two else 0.0
+    rows = []
+    for i, row in enumerate(res["tokens"]):
+        p = row["trajectory"]
+        if two and p is not None:
+            z = a * _logit(p) + b * _logit(float(p_wide[i])) + bias
+            p = 1.0 / (1.0 + np.exp(-z))
+        rows.append({**row, "attribution": a * row["attribution"] + b * float(attr.values[i]),
+                     "trajectory": p, "known": row["known"] or bool(covered[i])})  # fmt: skip
+    known = [r["known"] for r in rows]
+    return {
+        **_result(res, res["method"] + "+exact-linear", res["unit"], tokens,
+                  [r["attribution"] for r in rows], [r["trajectory"] for r in rows], known,
+                  [r["read"] for r in rows], res["trajectory_kind"], completeness),
+        "parts": {"network_weight": round(a, 6), "ngram_weight": round(b, 6)},
+    }  # fmt: skip
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return float(np.log(p) - np.log1p(-p))
 
 
 def _explain_recurrent(

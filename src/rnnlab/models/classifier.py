@@ -122,7 +122,7 @@ class SequenceClassifier(nn.Module):
         x = self.dropout(emb)  # (N, T, D)
         full = lengths is None
         if full:
-            lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)  # (N,)
+            lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64, device=x.device)
         if self.rnn is None:  # order-blind: pool the word vectors, then a hidden layer
             pooled = pool(x, lengths, self.config.pooling, 1)  # (N, D) or (N, 2D)
             return self.head(self.dropout(self.hidden(pooled)))  # (N, C)

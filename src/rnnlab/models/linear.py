@@ -294,7 +294,10 @@ class LinearTextClassifier:
             coef, intercept = [], []
             for k, t in enumerate(targets):
                 Xr = sp.csr_matrix(X @ sp.diags(r[k]))  # (N, V) x * r
+                if len(targets) == 1:
+                    del X  # two classes: the counts are not needed again (less peak memory)
                 w, b = _logreg(Xr, t.astype(np.int64), cfg, seed)
+                del Xr
                 if cfg.beta < 1:  # the bias is interpolated too (liblinear keeps it in w)
                     w_bar = np.abs(w).mean()
                     w, b = (
@@ -389,21 +392,31 @@ class LinearTextClassifier:
                 for k, v in self.vectorizer.get_params().items() if k != "tokenizer"}  # fmt: skip
 
     @classmethod
-    def load(cls, path: Path, config: dict[str, Any]) -> LinearTextClassifier:
-        """Rebuild from a model directory whose config.json is already read and verified."""
+    def load(
+        cls,
+        path: Path,
+        config: dict[str, Any],
+        weights_file: str = "model.safetensors",
+        vocab_file: str = "vocab.json",
+    ) -> LinearTextClassifier:
+        """Rebuild from a model directory whose config.json is already read and verified.
+
+        ``weights_file``, ``vocab_file``: the files' names in ``path`` (a fused
+        recurrent classifier keeps its n-gram part beside its own files).
+        """
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
         try:
             kind = config["model_type"]
             check_kind(kind)
-            doc = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+            doc = json.loads((path / vocab_file).read_text(encoding="utf-8"))
             if not isinstance(doc, dict) or doc.get("format") != VOCAB_FORMAT:
-                raise ArtifactError(f"{path / 'vocab.json'} is not a list of linear-model terms")
+                raise ArtifactError(f"{path / vocab_file} is not a list of linear-model terms")
             terms = doc["terms"]
             vocabulary = {t: i for i, t in enumerate(terms)}
             if len(vocabulary) != len(terms):
-                raise ArtifactError(f"{path / 'vocab.json'} repeats a term; it is corrupted")
+                raise ArtifactError(f"{path / vocab_file} repeats a term; it is corrupted")
             params = dict(config["vectorizer"])
             params["ngram_range"] = tuple(params["ngram_range"])
             # Directories written before linear.tokenizer existed tokenized words.
@@ -415,7 +428,7 @@ class LinearTextClassifier:
                     f"{', '.join(TOKENIZER_NAMES)}; train the model again"
                 )
             params["tokenizer"] = restore_tokenizer(name, path)
-            tensors = load_file(str(path / "model.safetensors"))
+            tensors = load_file(str(path / weights_file))
             if kind == "tfidf-logreg":
                 vec: BagOfWords = TfIdf.from_vocabulary(vocabulary, tensors["idf"], **params)
             else:

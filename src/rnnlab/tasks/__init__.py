@@ -23,10 +23,16 @@ LOADERS: dict[str, tuple[str, str]] = {
     "tagger": ("rnnlab.tasks.tag", "load"),
     "seq2seq": ("rnnlab.tasks.seq2seq", "load"),
     "generator": ("rnnlab.tasks.generate", "load"),
+    "encoder": ("rnnlab.tasks.pretrain", "load"),
 }
 
 
-def load(path: str | Path | None = None, backend: str = "auto", threads: int | None = None) -> Any:
+def load(
+    path: str | Path | None = None,
+    backend: str = "auto",
+    threads: int | None = None,
+    device: str = "cpu",
+) -> Any:
     """Load any rnnlab model directory (default: the bundled IMDB sentiment model).
 
     Dispatches on ``kind`` in its config.json: a recurrent classifier
@@ -35,7 +41,8 @@ def load(path: str | Path | None = None, backend: str = "auto", threads: int | N
     (``generate``). ``backend`` ("auto", "onnx", "torch") applies to the
     recurrent classifier; linear models run with numpy ("auto" or "numpy").
     ``threads``: see :func:`rnnlab.tasks.base.resolve_threads` (default: half
-    the cores; 0: all).
+    the cores; 0: all). ``device`` ("cpu", "auto", "cuda", "cuda:N"): where the
+    recurrent classifier and the tagger predict (the other kinds run on the CPU).
     """
     from rnnlab.artifacts import read_config
     from rnnlab.errors import ArtifactError, RnnlabError
@@ -51,7 +58,19 @@ def load(path: str | Path | None = None, backend: str = "auto", threads: int | N
     module, name = LOADERS[kind]
     loader = getattr(import_module(module), name)
     if kind == "classifier":
-        return loader(path, backend=backend, threads=threads)
+        return loader(path, backend=backend, threads=threads, device=device)
+    if device not in ("cpu", "auto") and kind not in ("classifier", "tagger"):
+        from rnnlab.training.distributed import resolve_device
+
+        if resolve_device(device).type != "cpu":
+            raise RnnlabError(f"{path} holds a {kind} model, which predicts on the CPU only; "
+                              "use --device cpu")  # fmt: skip
+    if kind == "tagger":
+        if backend not in ("auto", "torch"):
+            raise RnnlabError(
+                f"{path} holds a {kind} model, which runs with torch; use auto or torch"
+            )
+        return loader(path, threads=threads, device=device)
     if kind == "linear-classifier" and backend not in ("auto", "numpy"):
         raise RnnlabError(
             f"{path} is a linear model, which runs with numpy; got backend {backend!r}, use auto"

@@ -212,9 +212,11 @@ def run(
     runs this; each trains on its shard, and only the main process (rank 0)
     evaluates, writes the model directory and logs.
     """
-    from rnnlab.training.distributed import init_distributed, shutdown_distributed
+    from rnnlab.training.distributed import init_distributed, resolve_device, shutdown_distributed
 
-    ctx = init_distributed()  # one process unless torchrun started us
+    device = getattr(task.training, "device", "auto")
+    resolve_device(device)  # a device this machine lacks fails before any data is read
+    ctx = init_distributed(device=device)  # one process unless torchrun started us
     try:
         if not ctx.is_main:
             log, progress = (lambda _msg: None), False

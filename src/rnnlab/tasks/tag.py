@@ -163,7 +163,8 @@ class Tagger:
     """A trained tagger: ``tag(sentences)`` and ``tag_texts(texts)``.
 
     Obtain one with :func:`load` (or as ``train_tagger(...).model``).
-    ``tag_names`` come from the saved config.
+    ``tag_names`` come from the saved config. ``device`` ("cpu" by default;
+    "cuda", "cuda:N", "auto") is where the network runs.
     """
 
     def __init__(
@@ -174,8 +175,12 @@ class Tagger:
         path: Path | None = None,
         config: dict | None = None,
         batch_size: int = 128,
+        device: str = "cpu",
     ) -> None:
-        self.net = net.eval()
+        from rnnlab.training.distributed import resolve_device
+
+        self.device = resolve_device(device)
+        self.net = net.eval().to(self.device)
         self.encoder = encoder
         self.tag_names = list(tag_names)
         self.path = path
@@ -208,7 +213,9 @@ class Tagger:
         chars = None if self.net.chars is None else [self.encoder.char_ids(f) for f in forms]
         with torch.inference_mode():
             for ids, lens, ch, _, idx in make_batches(words, chars, None, self.batch_size):
-                best = self.net(ids, lens, ch).argmax(dim=-1).numpy()  # (N, T)
+                ids_d, lens_d = ids.to(self.device), lens.to(self.device)  # no copy on the CPU
+                ch_d = None if ch is None else ch.to(self.device)
+                best = self.net(ids_d, lens_d, ch_d).argmax(dim=-1).cpu().numpy()  # (N, T)
                 for row, i in enumerate(idx):
                     result[keep[i]] = best[row, : int(lens[row])]
         return result
@@ -420,11 +427,12 @@ def train_tagger(
     return run(task, out, progress=progress, log=log, resume=resume)
 
 
-def load(path: str | Path, threads: int | None = None) -> Tagger:
+def load(path: str | Path, threads: int | None = None, device: str = "cpu") -> Tagger:
     """Load a tagger model directory written by :func:`train_tagger`.
 
     ``threads``: see :func:`rnnlab.tasks.base.resolve_threads` (default: half
-    the cores; 0: all). Raises ArtifactError if the directory is not a tagger
+    the cores; 0: all). ``device``: "cpu" (default), "cuda", "cuda:N" or
+    "auto" (a GPU when torch sees one). Raises ArtifactError if the directory is not a tagger
     or is damaged. ``rnnlab.load`` dispatches here on kind "tagger".
     """
     from rnnlab.models.tagger import SequenceTagger
@@ -445,7 +453,7 @@ def load(path: str | Path, threads: int | None = None) -> Tagger:
     net = load_state(lambda: SequenceTagger(cfg, len(vocab), len(chars), len(tag_names)), path)
     apply_threads(threads)
     enc = Encoder(vocab, chars if cfg.char else None, cfg.max_word_len)
-    return Tagger(net, enc, tag_names, path, config)
+    return Tagger(net, enc, tag_names, path, config, device=device)
 
 
 def evaluate_tagger(

@@ -20,11 +20,16 @@ averages the gradients, which :func:`rnnlab.training.fit` weights by each
 share's item count, so W processes with global batch B take the same steps as
 one process with batch B. Losses and counts are summed across ranks with
 ``all_reduce``; only rank 0 shows progress and writes checkpoints.
+
+Which device a process trains on is decided here too (:func:`resolve_device`,
+:func:`training_device`): ``--device auto`` takes a CUDA GPU when torch sees
+one, and under torchrun every process takes its own GPU, ``cuda:LOCAL_RANK``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +39,7 @@ import torch
 from rnnlab.errors import RnnlabError
 
 ENV_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+DEVICES = ("auto", "cpu", "cuda")  # and "cuda:N", one GPU by index
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,8 @@ class DistContext:
 
     @property
     def device(self) -> torch.device:
-        """Where this rank trains: its own GPU under NCCL, else the CPU."""
+        """Where this rank's collectives run: its own GPU under NCCL (which moves CUDA
+        tensors only), else the CPU. The model's device is :func:`training_device`'s."""
         if self.backend == "nccl":
             return torch.device("cuda", self.local_rank)
         return torch.device("cpu")
@@ -69,6 +76,62 @@ class DistContext:
     def to_dict(self) -> dict[str, Any]:
         """What a model directory records about how it was trained."""
         return {"world_size": self.world_size, "backend": self.backend}
+
+
+def is_device_name(name: object) -> bool:
+    """Whether ``name`` is a ``--device`` value: auto, cpu, cuda or cuda:N."""
+    if not isinstance(name, str):
+        return False
+    return name in DEVICES or re.fullmatch(r"cuda:[0-9]+", name) is not None
+
+
+def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
+    """The torch device a ``--device`` value means on this machine.
+
+    ``"auto"``: ``cuda:local_rank`` when ``torch.cuda.is_available()``, else the
+    CPU; ``"cpu"``; ``"cuda"``: GPU ``local_rank`` (0 alone; under torchrun each
+    process its own); ``"cuda:N"``: GPU N. Asking for CUDA where torch sees no
+    GPU (a CPU-only wheel, no driver, ``CUDA_VISIBLE_DEVICES=""``) is a one-line
+    RnnlabError rather than torch's "Torch not compiled with CUDA enabled"
+    traceback at the first tensor moved.
+    """
+    if not is_device_name(name):
+        raise RnnlabError(f"--device must be auto, cpu, cuda or cuda:N, got {name!r}")
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RnnlabError(
+            f"--device {name}: no CUDA GPU is visible to torch (torch.cuda.is_available() "
+            "is False); use --device cpu or auto"
+        )
+    index = int(name.partition(":")[2]) if ":" in name else local_rank
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise RnnlabError(
+            f"--device {name}: GPU {index} asked for, but torch sees {count} "
+            f"(cuda:0 to cuda:{count - 1}); give --device cuda or a smaller index"
+        )
+    return torch.device("cuda", index)
+
+
+def training_device(name: str, ctx: DistContext) -> torch.device:
+    """Where this rank trains: :func:`resolve_device`, kept coherent with the process group.
+
+    Under NCCL each rank must hold its own GPU, ``cuda:LOCAL_RANK`` (NCCL moves
+    CUDA tensors only; two ranks on one GPU fail), so ``cpu`` or another rank's
+    ``cuda:N`` is refused there. A gloo group trains on the CPU, or on each
+    rank's GPU when ``--device cuda`` (or ``auto`` with a GPU) asks for it.
+    """
+    if ctx.backend == "nccl":
+        own = f"cuda:{ctx.local_rank}"
+        if name == "cpu" or (name.startswith("cuda:") and name != own):
+            raise RnnlabError(
+                f"--device {name} under torchrun with NCCL: each process trains on its own "
+                f"GPU (this one on {own}); give --device auto or cuda, or hide the GPUs "
+                "(CUDA_VISIBLE_DEVICES=) to train on CPUs with gloo"
+            )
+        return resolve_device("cuda", ctx.local_rank)
+    return resolve_device(name, ctx.local_rank)
 
 
 def _env_int(name: str) -> int:
@@ -83,13 +146,16 @@ def _env_int(name: str) -> int:
     return value
 
 
-def init_distributed(backend: str | None = None) -> DistContext:
+def init_distributed(backend: str | None = None, device: str = "auto") -> DistContext:
     """Join the process group torchrun described, or return the one-process context.
 
     Parameters
     ----------
     backend : {"gloo", "nccl"}, optional
-        Default: NCCL when CUDA is available, gloo otherwise.
+        Default: NCCL when the processes train on GPUs, gloo otherwise.
+    device : str
+        The ``--device`` the run will train on (``TrainConfig.device``): with
+        ``"cpu"`` the default backend is gloo even where CUDA is available.
 
     Without ``WORLD_SIZE`` in the environment (a plain ``python`` or ``rnnlab``
     command), or with ``WORLD_SIZE=1``, nothing is started. Called twice, the
@@ -119,7 +185,9 @@ def init_distributed(backend: str | None = None) -> DistContext:
         )
     if not dist.is_available():
         raise RnnlabError("this torch build has no torch.distributed; install the standard wheel")
-    backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+    if backend is None:
+        on_gpu = device != "cpu" and torch.cuda.is_available()
+        backend = "nccl" if on_gpu else "gloo"
     if backend not in ("gloo", "nccl"):
         raise RnnlabError(f"backend must be 'gloo' or 'nccl', got {backend!r}")
     if backend == "nccl":

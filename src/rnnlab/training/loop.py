@@ -63,14 +63,16 @@ from rnnlab.training.distributed import (
     barrier,
     broadcast,
     current_context,
+    training_device,
 )
 
 StepFn = Callable[[torch.nn.Module, Any], tuple[torch.Tensor, float, float]]
 Log = Callable[[str], None]
 
 # TrainConfig fields that change the trajectory: a checkpoint made with other values
-# belongs to another run. (epochs, patience, threads and the checkpoint cadence may
-# change on --resume: more epochs continue the same trajectory.)
+# belongs to another run. (epochs, patience, threads, the checkpoint cadence and the
+# device may change on --resume: more epochs continue the same trajectory, and a run
+# started on a CPU may go on on a GPU -- same steps, not the same bits.)
 TRAJECTORY = ("batch_size", "lr", "lr_decay", "weight_decay", "clip_norm", "seed", "val_fraction")
 
 
@@ -282,9 +284,8 @@ class _Trainer:
         self.model, self.config, self.ctx, self.log = model, config, ctx, log
         self.dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.home = next((p.device for p in model.parameters()), torch.device("cpu"))
-        if ctx.backend == "nccl":
-            model.to(ctx.device)
-        self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        self.device = training_device(config.device, ctx)  # cuda:LOCAL_RANK under NCCL
+        model.to(self.device)  # fit() puts it back on self.home at the end
         self.step_fn = with_precision(step, resolve_precision(config.precision, self.device))
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(
@@ -652,6 +653,11 @@ def fit(
 ) -> History:
     """Train ``model`` in place and leave it holding its best weights (in eval mode).
 
+    It trains on ``config.device`` (``auto``: a CUDA GPU when torch sees one; under
+    torchrun each rank its own, see :func:`~rnnlab.training.distributed.training_device`)
+    and is handed back on the device it came on -- also after an error -- so the
+    caller saves and exports a CPU model whatever the training device was.
+
     Parameters
     ----------
     train_batches : callable
@@ -702,37 +708,39 @@ def fit(
     if resume and checkpoint_dir is None:
         raise RnnlabError("resume=True needs a checkpoint_dir to resume from")
     trainer = _Trainer(model, step, config, checkpoint_dir, ctx, run_fingerprint, say)
-    if trainer.dir is not None:
-        problem = None
-        if ctx.is_main:
-            try:
-                ckpt.prepare_directory(trainer.dir)
-            except CheckpointError as exc:
-                problem = str(exc)
-        problem = broadcast(problem, ctx)
-        if problem:
-            raise CheckpointError(problem)
-    if resume:
-        trainer.resume()
-    elif trainer.dir is not None and ckpt.list_checkpoints(trainer.dir) and ctx.is_main:
-        say(
-            f"warning: {trainer.dir} holds checkpoints of an earlier run; this run replaces "
-            "them (stop now and add --resume to continue that run instead)"
-        )
-    net: torch.nn.Module = model
-    if ctx.distributed:
-        from torch.nn.parallel import DistributedDataParallel
+    try:
+        if trainer.dir is not None:
+            problem = None
+            if ctx.is_main:
+                try:
+                    ckpt.prepare_directory(trainer.dir)
+                except CheckpointError as exc:
+                    problem = str(exc)
+            problem = broadcast(problem, ctx)
+            if problem:
+                raise CheckpointError(problem)
+        if resume:
+            trainer.resume()
+        elif trainer.dir is not None and ckpt.list_checkpoints(trainer.dir) and ctx.is_main:
+            say(
+                f"warning: {trainer.dir} holds checkpoints of an earlier run; this run replaces "
+                "them (stop now and add --resume to continue that run instead)"
+            )
+        net: torch.nn.Module = model
+        if ctx.distributed:
+            from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(
-            model, device_ids=[ctx.local_rank] if trainer.device.type == "cuda" else None
-        )
-    with (
-        _progress(progress and ctx.is_main) as bars,
-        _Interrupts(enabled=trainer.dir is not None) as interrupts,
-    ):
-        trainer.run(net, train_batches, val_batches, on_epoch, bars, interrupts)
-    if trainer.best_state is not None:
-        model.load_state_dict(trainer.best_state)
-    model.to(trainer.home)  # back where the caller had it (NCCL training moved it to a GPU)
+            net = DistributedDataParallel(
+                model, device_ids=[trainer.device.index] if trainer.device.type == "cuda" else None
+            )
+        with (
+            _progress(progress and ctx.is_main) as bars,
+            _Interrupts(enabled=trainer.dir is not None) as interrupts,
+        ):
+            trainer.run(net, train_batches, val_batches, on_epoch, bars, interrupts)
+        if trainer.best_state is not None:
+            model.load_state_dict(trainer.best_state)
+    finally:  # back where the caller had it (the CPU: saving, ONNX export), error or not
+        model.to(trainer.home)
     model.eval()
     return trainer.history
