@@ -394,7 +394,7 @@ def wide_config(wide, linear: dict[str, Any], fusion, scores) -> dict[str, Any]:
     """config.json's "wide": what rebuilds the n-gram part and the fusion weights."""
     return {
         "model_type": wide.kind,
-        "linear": _jsonable(linear),
+        "linear": jsonable(linear),
         "vectorizer": wide.vectorizer_params(),
         "n_features": wide.n_features,
         "fusion": fusion.to_dict(),
@@ -402,7 +402,8 @@ def wide_config(wide, linear: dict[str, Any], fusion, scores) -> dict[str, Any]:
     }
 
 
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+def jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` with its tuples as lists (a config section as config.json holds it)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 

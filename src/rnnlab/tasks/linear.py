@@ -41,6 +41,7 @@ from rnnlab.tasks.classify import (
     classify_metrics,
     confusion_plot,
     examples_file,
+    jsonable,
     tokenizer_file,
 )
 
@@ -213,7 +214,7 @@ class LinearTask(Task):
                 "label_names": list(ds.label_names),
                 "n_features": res.classifier.n_features,
                 "n_parameters": res.classifier.n_parameters,
-                "linear": _jsonable(res.config.to_dict()),
+                "linear": jsonable(res.config.to_dict()),
                 "vectorizer": res.classifier.vectorizer_params(),
                 "data": {
                     "source": str(ds.source),
@@ -282,10 +283,6 @@ def train(
     training = TrainConfig(val_fraction=val_fraction, seed=seed)
     task = LinearTask(data, kind, linear, training, text_col, label_col, test_data, cache_dir)
     return run(task, out, progress=False, log=log)
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
 def load(path: str | Path, threads: int | None = None) -> LinearTextClassifier:
