@@ -238,3 +238,21 @@ def test_a_model_with_an_ngram_part_is_refused_in_one_line(tmp_path, reviews) ->
         with pytest.raises(RnnlabError, match="n-gram part.*--wide-ngrams 0"):
             export_model(tmp_path / "m", tmp_path / f"m{suffix}", fmt)
         assert not (tmp_path / f"m{suffix}").exists()
+
+
+def test_separate_direction_stacks_are_refused_for_keras_and_exported_to_onnx(
+    tmp_path, reviews
+) -> None:
+    from rnnlab.export_keras import export_model
+    from rnnlab.tasks.classify import train
+
+    texts, labels = reviews(120, 5)
+    data = TextDataset(texts, [("neg", "pos").index(y) for y in labels], ["neg", "pos"], "syn")
+    cfg = small("default")
+    cfg["model"] = cfg["model"].replace(separate_directions=True, bidirectional=True)
+    train(data, tmp_path / "m", progress=False, log=lambda _m: None, **cfg)
+    with pytest.raises(RnnlabError, match="separate stacks.*ONNX"):
+        export_model(tmp_path / "m", tmp_path / "m.keras", "keras")
+    assert not (tmp_path / "m.keras").exists()
+    result = export_model(tmp_path / "m", tmp_path / "m.onnx", "onnx")  # checked against torch
+    assert (tmp_path / "m.onnx").exists() and result.max_difference < 1e-4

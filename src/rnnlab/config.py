@@ -112,6 +112,11 @@ class ModelConfig(Config):
     hidden_size: int = 48  # H, units per direction
     num_layers: int = 2  # stacked recurrent layers
     bidirectional: bool = True  # add a backward direction
+    # True (bidirectional only): ELMo's biLM layout, a forward stack and a backward stack that
+    # meet only at the top (layer l > 0 of each direction reads that direction's layer l - 1),
+    # so every layer of each is a language model `rnnlab pretrain` can train. False: layer
+    # l > 0 reads both directions of layer l - 1 (torch's bidirectional nn.LSTM).
+    separate_directions: bool = False
     dropout: float = 0.3  # between layers and before the output layer
     pooling: str = "maxmean"  # "last" (the guide's h_N), "max", "mean" or "maxmean"
     # False: the guide's LSTM, whose candidate c~ = tanh(x W_xc + h W_hc) has no bias (its
@@ -171,6 +176,13 @@ class ModelConfig(Config):
             self.candidate_bias,
         )
         check_value(self.init in ("torch", "keras"), "model.init", "'torch' or 'keras'", self.init)
+        check_value(
+            isinstance(self.separate_directions, bool)
+            and (self.bidirectional or not self.separate_directions),
+            "model.separate_directions",
+            "true or false, and true only with model.bidirectional",
+            self.separate_directions,
+        )
         check_value(
             isinstance(self.learn_padding, bool),
             "model.learn_padding",

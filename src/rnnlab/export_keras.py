@@ -218,10 +218,16 @@ def _keras_rnn_weights(module, cell: str) -> list[np.ndarray]:
 
 def build_keras_model(clf):
     """A ``keras.Model`` computing ``clf``'s class probabilities from padded ids (N, T)."""
+    net, cfg = clf.net, clf.net.config
+    if getattr(net.rnn, "separate", False):
+        raise RnnlabError(
+            "this model's two directions are separate stacks (model.separate_directions, the "
+            "pretrained 'best' recipe); Keras' Bidirectional layers mix them: export it to "
+            "ONNX instead, or train with model.separate_directions false"
+        )
     keras = import_keras()
     from keras import layers, ops
 
-    net, cfg = clf.net, clf.net.config
     emb = net.embedding.weight.detach().numpy()  # (V, D), row 0 (padding) zero
     ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     embedding = layers.Embedding(emb.shape[0], emb.shape[1], name="embedding")

@@ -20,7 +20,8 @@ from safetensors.torch import load_file
 
 import rnnlab
 from rnnlab.cli import app
-from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig
+from rnnlab.config import EmbeddingConfig, TextConfig
+from rnnlab.recipes import ENCODER_MODEL
 from rnnlab.tasks.pretrain import Encoder, PretrainConfig
 from rnnlab.training import checkpoint as ckpt
 
@@ -62,8 +63,9 @@ def test_documented_defaults_are_the_librarys() -> None:
         "lr": PretrainConfig.lr,
         "seed": PretrainConfig.seed,
         "threads": PretrainConfig.threads,
-        "hidden": ModelConfig.hidden_size,
-        "layers": ModelConfig.num_layers,
+        "hidden": ENCODER_MODEL.hidden_size,
+        "layers": ENCODER_MODEL.num_layers,
+        "separate_directions": "separate" if ENCODER_MODEL.separate_directions else "joint",
         "maxlen": TextConfig.maxlen,
         "max_vocab": TextConfig.max_vocab,
         "embedding": EmbeddingConfig.source,

@@ -22,6 +22,7 @@ def build_classifier(
     classes: tuple[str, ...] = ("neg", "pos"),
     text: TextConfig | None = None,
     seed: int = 0,
+    separate: bool = False,
 ) -> TextClassifier:
     """A classifier with seeded random weights; every word of WORDS is in its vocabulary."""
     vocab = Vocab.build([WORDS])
@@ -33,6 +34,7 @@ def build_classifier(
         bidirectional=bidirectional,
         pooling=pooling,
         dropout=0.3,  # explanations must switch dropout off
+        separate_directions=separate,
     )
     net = SequenceClassifier(cfg, len(vocab), 5, len(classes))
     with torch.no_grad():  # larger weights than torch's default: outputs far from uniform

@@ -29,9 +29,10 @@ def test_steps_reproduce_torch_lstm_in_float64():
     torch.testing.assert_close(s["c"], s["f"] * c_prev + s["i"] * s["g"])
 
 
+@pytest.mark.parametrize("separate", [False, True])
 @pytest.mark.parametrize("layer, direction", [(0, "forward"), (1, "forward"), (1, "backward")])
-def test_view_matches_the_networks_own_outputs(make_classifier, layer, direction):
-    clf = make_classifier("lstm", bidirectional=True, num_layers=2)
+def test_view_matches_the_networks_own_outputs(make_classifier, layer, direction, separate):
+    clf = make_classifier("lstm", bidirectional=True, num_layers=2, separate=separate)
     view = memory_view(clf, TEXT, layer=layer, direction=direction)
     n, h = len(TEXT.split()), clf.net.rnn.hidden_size
     for name in ("input_gate", "forget_gate", "output_gate", "candidate", "cell", "hidden"):

@@ -279,5 +279,7 @@ def test_recipes_build_valid_configs_and_the_guide_is_the_guides_network() -> No
 
 
 def test_unknown_recipe_lists_the_known_ones() -> None:
-    with pytest.raises(RnnlabError, match="unknown recipe 'keras'; known recipes: default, best, guide"):
+    with pytest.raises(
+        RnnlabError, match="unknown recipe 'keras'; known recipes: default, best, guide"
+    ):
         recipe_sections("keras")

@@ -37,6 +37,7 @@ _FLAG_NAMES = {
     ("model", "num_layers"): "--layers",
     ("model", "hidden_size"): "--hidden",
     ("model", "bidirectional"): "--bidirectional/--unidirectional",
+    ("model", "separate_directions"): "--separate-directions/--joint-directions",
 }
 
 
@@ -69,8 +70,8 @@ def train(
         "--recipe",
         help="A named set of defaults: 'default' (rnnlab's measured recipe: Word2Vec + "
         "2-layer BiLSTM(48), masked max+mean pooling, length buckets, fused with NBSVM "
-        "1-3-gram evidence), 'best' (the default fine-tuned from `rnnlab pretrain`'s "
-        "encoder: needs --encoder) or 'guide' (the "
+        "1-3-gram evidence), 'best' (2 x BiLSTM(96) as separate direction stacks, fine-tuned "
+        "from `rnnlab pretrain`'s encoder, with the n-gram part: needs --encoder) or 'guide' (the "
         "guide's network exactly: 2 x LSTM(64) without candidate bias, last hidden state "
         "into softmax(h O + c), Keras-style pre-padding to 200 tokens, Keras' "
         "initialisation and optimiser settings; see rnnlab.recipes). --config and "
@@ -95,6 +96,13 @@ def train(
         None,
         "--bidirectional/--unidirectional",
         help="Add a backward direction. (default: bidirectional)",
+    ),
+    separate_directions: bool | None = typer.Option(
+        None,
+        "--separate-directions/--joint-directions",
+        help="Bidirectional: the two directions as separate stacks that meet at the top "
+        "(ELMo's biLM; the 'best' recipe's network) or joint (layer l > 0 reads both). "
+        "(default: joint)",
     ),
     dropout: float | None = typer.Option(
         None, help=f"Dropout rate. (default: {ModelConfig.dropout})"
@@ -276,6 +284,7 @@ def train(
             "num_layers": layers,
             "hidden_size": hidden,
             "bidirectional": bidirectional,
+            "separate_directions": separate_directions,
             "dropout": dropout,
             "pooling": pooling,
             "init": init,

@@ -22,7 +22,8 @@ from rnnlab.cli.common import (
     quiet_option,
     resume_option,
 )
-from rnnlab.config import EmbeddingConfig, ModelConfig, TextConfig
+from rnnlab.config import EmbeddingConfig, TextConfig
+from rnnlab.recipes import ENCODER_MODEL
 
 
 @app.command()
@@ -45,15 +46,23 @@ def pretrain(
     ),
     objective: str | None = typer.Option(
         None,
-        help="mlm (predict masked tokens from both sides, whole stack) or lm (first layer: "
-        "next token forwards, previous token backwards). (default: lm)",
+        help="lm (next token forwards, previous token backwards: every layer of separate "
+        "stacks, the first layer of joint ones) or mlm (predict masked tokens from both "
+        "sides, whole stack). (default: lm)",
     ),
-    epochs: int | None = typer.Option(None, help="Passes over the texts. (default: 2)"),
+    epochs: int | None = typer.Option(None, help="Passes over the texts. (default: 4)"),
     hidden: int | None = typer.Option(
-        None, help=f"Hidden units per direction. (default: {ModelConfig.hidden_size})"
+        None, help=f"Hidden units per direction. (default: {ENCODER_MODEL.hidden_size})"
     ),
     layers: int | None = typer.Option(
-        None, help=f"Stacked recurrent layers. (default: {ModelConfig.num_layers})"
+        None, help=f"Stacked recurrent layers. (default: {ENCODER_MODEL.num_layers})"
+    ),
+    separate_directions: bool | None = typer.Option(
+        None,
+        "--separate-directions/--joint-directions",
+        help="Forward and backward directions as separate stacks (ELMo's biLM: lm trains "
+        "every layer) or joint (layer l > 0 reads both; lm trains the first layer only). "
+        "(default: separate)",
     ),
     maxlen: int | None = typer.Option(
         None, help=f"Tokens kept per text. (default: {TextConfig.maxlen})"
@@ -67,7 +76,7 @@ def pretrain(
     negatives: int | None = typer.Option(
         None,
         help="Sampled-softmax negatives per batch (the output layer 2 cores can afford). "
-        "(default: 256)",
+        "(default: 512)",
     ),
     lr: float | None = typer.Option(
         None,
@@ -99,7 +108,11 @@ def pretrain(
     overrides = {
         "text": {"maxlen": maxlen, "max_vocab": max_vocab},
         "embedding": {"source": embedding},
-        "model": {"hidden_size": hidden, "num_layers": layers},
+        "model": {
+            "hidden_size": hidden,
+            "num_layers": layers,
+            "separate_directions": separate_directions,
+        },
         "pretrain": {
             "objective": objective,
             "epochs": epochs,
@@ -110,7 +123,8 @@ def pretrain(
             "threads": threads,
         },
     }
-    sections = {name: SECTIONS[name] for name in ("text", "embedding", "model")}
+    sections = {name: SECTIONS[name] for name in ("text", "embedding")}
+    sections["model"] = ENCODER_MODEL  # the best recipe's network: its values are the defaults
     cfg = build_configs(config, overrides, {**sections, "pretrain": PretrainConfig})
     result = train_encoder(
         data,

@@ -129,6 +129,7 @@ def memory_view(clf, text: str, layer: int = 0, direction: str = "forward") -> M
         with torch.no_grad():
             x = net.layer_inputs(net.embedding(ids), lengths, layer)  # (1, T, D)
             lstm = (rnn.forward_layers if direction == "forward" else rnn.backward_layers)[layer]
+            x = rnn.layer_input(layer, x, direction)  # separate stacks: that direction's half
             if direction == "backward":
                 x = reverse_within_length(x, lengths)
             steps = lstm_steps(lstm, x[0])  # (T, H) each

@@ -98,6 +98,7 @@ class SequenceClassifier(nn.Module):
             config.dropout,
             candidate_bias=config.candidate_bias,
             init=config.init,
+            separate=config.separate_directions,
         )
         self.head = nn.Linear(pooled_size(config.pooling, self.rnn.output_size), num_classes)
         if config.init == "keras":  # Keras' Dense: Glorot-uniform weights, zero bias
@@ -216,9 +217,9 @@ def _layer(rnn: StackedRNN, layer: int, x: torch.Tensor, reverse) -> torch.Tenso
 
     ``reverse`` reverses each sequence of the batch within its length.
     """
-    out, _ = rnn.forward_layers[layer](x)  # (N, T, H)
+    out, _ = rnn.forward_layers[layer](rnn.layer_input(layer, x, "forward"))  # (N, T, H)
     if rnn.bidirectional:
-        back, _ = rnn.backward_layers[layer](reverse(x))
+        back, _ = rnn.backward_layers[layer](reverse(rnn.layer_input(layer, x, "backward")))
         out = torch.cat([out, reverse(back)], dim=-1)  # (N, T, 2H)
     return out
 

@@ -139,6 +139,11 @@ class StackedRNN(nn.Module):
         zero through training (see ``NoCandidateBiasLSTM``).
     init : {"torch", "keras"}
         torch's default initial weights, or Keras' (see ``keras_init``).
+    separate : bool
+        Bidirectional only: the two directions form separate stacks (ELMo's
+        biLM): layer l > 0 of each reads that direction's half of layer l - 1's
+        outputs (H features) instead of both (2H). The outputs keep the same
+        (N, T, 2H) layout, forward half first.
     packed : bool, optional
         Run each layer on packed sequences (``True``) or on the dense padded
         batch (``False``); None (default): packed when the input is on CUDA,
@@ -162,8 +167,11 @@ class StackedRNN(nn.Module):
         candidate_bias: bool = True,
         init: str = "torch",
         packed: bool | None = None,
+        separate: bool = False,
     ) -> None:
         super().__init__()
+        if separate and not bidirectional:
+            raise ValueError("separate=True needs bidirectional=True")
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
         if not candidate_bias and cell != "lstm":
@@ -175,11 +183,12 @@ class StackedRNN(nn.Module):
         self.num_layers = num_layers
         self.bidirectional = bidirectional
         self.directions = 2 if bidirectional else 1
+        self.separate = separate
         cls = CELLS[cell] if candidate_bias else NoCandidateBiasLSTM
         self.forward_layers = nn.ModuleList()
         self.backward_layers = nn.ModuleList()
         for layer in range(num_layers):
-            d_in = input_size if layer == 0 else hidden_size * self.directions
+            d_in = input_size if layer == 0 else hidden_size * (1 if separate else self.directions)
             self.forward_layers.append(cls(d_in, hidden_size, batch_first=True))
             if bidirectional:
                 self.backward_layers.append(cls(d_in, hidden_size, batch_first=True))
@@ -193,15 +202,25 @@ class StackedRNN(nn.Module):
     def output_size(self) -> int:
         return self.hidden_size * self.directions
 
+    def layer_input(self, layer: int, x: torch.Tensor, direction: str) -> torch.Tensor:
+        """What ``direction`` ("forward"/"backward") of ``layer`` reads, given the stack's
+        input ``x`` (layer 0) or layer ``layer - 1``'s (N, T, K*H) outputs: all of ``x``,
+        or, with separate stacks above layer 0, that direction's half (N, T, H)."""
+        if layer == 0 or not self.separate:
+            return x
+        h = self.hidden_size
+        return x[..., :h] if direction == "forward" else x[..., h:]
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         packed = x.is_cuda if self.packed is None else self.packed
         run = _packed_runner(lengths, x.shape[1]) if packed else _dense
         for layer in range(self.num_layers):
             if layer > 0:
                 x = self.dropout(x)
-            out = run(self.forward_layers[layer], x)  # (N, T, H)
+            out = run(self.forward_layers[layer], self.layer_input(layer, x, "forward"))  # (N,T,H)
             if self.bidirectional:
-                back = run(self.backward_layers[layer], reverse_within_length(x, lengths))
+                xb = reverse_within_length(self.layer_input(layer, x, "backward"), lengths)
+                back = run(self.backward_layers[layer], xb)
                 out = torch.cat([out, reverse_within_length(back, lengths)], dim=-1)  # (N, T, 2H)
             x = out
         return x

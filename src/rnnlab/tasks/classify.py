@@ -147,8 +147,8 @@ class ClassifyTask(Task):
         self.text = self.text.replace(
             **{k: etext[k] for k in ("tokenizer", "max_vocab", "min_freq")}
         )
-        shared = ("cell", "hidden_size", "num_layers", "bidirectional", "candidate_bias",
-                  "init", "learn_padding")  # fmt: skip
+        shared = ("cell", "hidden_size", "num_layers", "bidirectional", "separate_directions",
+                  "candidate_bias", "init", "learn_padding")  # fmt: skip
         self.model = self.model.replace(**{k: emodel[k] for k in shared if k in emodel})
         self.embedding = self.embedding.replace(source="encoder", dim=enc.config["embedding_dim"])
         log(f"encoder: {self.encoder} ({len(enc.vocab)} tokens, {self.model.num_layers} x "

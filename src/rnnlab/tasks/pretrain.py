@@ -24,10 +24,12 @@ Objectives (``PretrainConfig.objective``)
 replaced by ``<unk>`` (the vocabulary has no mask token, so that it stays the
 classifier's) and the whole stack predicts the original token from both sides:
 ``h_t = proj(rnn(x)_t)`` (D,). ``"lm"``, two language models in the ULMFiT /
-SA-LSTM manner: the first layer's forward direction predicts the next token
-and its backward direction the previous one, each through its own ``proj``
-(a layer above the first reads both directions, so it would see the token it
-predicts: only layer 0 is trained by "lm").
+SA-LSTM / ELMo manner: the forward direction predicts the next token and the
+backward direction the previous one, each through its own ``proj``. With
+``model.separate_directions`` (the default encoder, :data:`ENCODER_MODEL`) the
+two directions are separate stacks, so the top of each is a language model and
+every layer is trained; otherwise a layer above the first reads both directions
+(it would see the token it predicts), so only layer 0 is trained by "lm".
 
 Output layer: a sampled softmax over the tied word vectors. The score of
 token ``w`` is ``s(w) = h . E_w - log Q(w)``, where ``E`` is the embedding
@@ -73,6 +75,7 @@ from rnnlab.config import Config, EmbeddingConfig, ModelConfig, TextConfig, Trai
 from rnnlab.data import TextDataset, read_split
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.recurrent import length_mask, pool, pooled_size, reverse_within_length
+from rnnlab.recipes import ENCODER_MODEL
 from rnnlab.tasks.base import (
     Built,
     Task,
@@ -89,6 +92,7 @@ from rnnlab.text.tokenizers import make_tokenizer, restore_tokenizer
 from rnnlab.training.batching import padded_batches
 
 KIND = "encoder"
+
 OBJECTIVES = ("mlm", "lm")
 VAL_BATCH = 256  # texts per validation batch
 ENCODE_BATCH = 64  # texts per batch in Encoder.encode
@@ -111,9 +115,9 @@ class PretrainConfig(Config):
     # (benchmarks/pretrain_explore.py) lm gained more per CPU-minute: see docs/pretraining.md.
     objective: str = "lm"
     mask: float = 0.15  # mlm: share of the known tokens replaced by <unk> and predicted
-    negatives: int = 256  # S, sampled-softmax negatives drawn per batch
+    negatives: int = 512  # S, sampled-softmax negatives drawn per batch
     power: float = 0.75  # proposal Q(w) ~ count(w)^power (word2vec's 0.75)
-    epochs: int = 2  # passes over the training texts (the schedule spans all of them)
+    epochs: int = 4  # passes over the training texts (the schedule spans all of them)
     lr: float = 2e-3  # Adam's peak learning rate
     warmup: float = 0.05  # share of all steps over which the rate rises linearly from 0
     final_lr: float = 0.1  # the rate then falls linearly to this share of lr at the last step
@@ -306,17 +310,24 @@ class PretrainNet(nn.Module):
         return torch.cat([true, scores], dim=1), targets  # (M, 1 + S), (M,)
 
     def _lm_hidden(self, ids: torch.Tensor, lengths: torch.Tensor):
-        """Layer 0's forward outputs at t predict token t+1; its backward outputs at t
-        (having read t..end) predict token t-1. -> hidden (M, D), targets (M,)."""
+        """The forward outputs at t predict token t+1; the backward outputs at t (having
+        read t..end) predict token t-1. Those of the top layer when the directions are
+        separate stacks (every layer a language model), else of layer 0.
+        -> hidden (M, D), targets (M,)."""
         rnn = self.rnn
         nxt = length_mask(lengths, ids.shape[1])[:, 1:]  # (N, T-1): t+1 is a true token
         x = self.dropout(self.embedding(ids))  # (N, T, D)
-        fwd, _ = rnn.forward_layers[0](x)  # (N, T, H)
+        if rnn.separate:
+            out = rnn(x, lengths)  # (N, T, 2H): [forward stack, backward stack]
+            fwd, back = out[..., : rnn.hidden_size], out[..., rnn.hidden_size :]
+        else:
+            fwd, _ = rnn.forward_layers[0](x)  # (N, T, H)
         hid = [self.proj[0](fwd[:, :-1][nxt])]
         targets = [ids[:, 1:][nxt]]
-        if rnn.bidirectional:
+        if rnn.bidirectional and not rnn.separate:
             back, _ = rnn.backward_layers[0](reverse_within_length(x, lengths))
             back = reverse_within_length(back, lengths)  # (N, T, H), back in place
+        if rnn.bidirectional:
             hid.append(self.proj[1](back[:, 1:][nxt]))
             targets.append(ids[:, :-1][nxt])
         hid_all, tgt = torch.cat(hid), torch.cat(targets)  # (M', D), (M',)
@@ -557,8 +568,10 @@ def train_encoder(
     out : path
         Encoder directory to create (replaced atomically if it exists).
     text, embedding, model : configs
-        Defaults: the classifier's (``TextConfig()``, ``EmbeddingConfig()``,
-        ``ModelConfig()``), so ``rnnlab train --encoder`` with its defaults fits.
+        Defaults: the classifier's text and embedding settings (``TextConfig()``,
+        ``EmbeddingConfig()``) and :data:`ENCODER_MODEL` (2 x BiLSTM(96), separate
+        direction stacks: the best recipe's network); ``rnnlab train --encoder``
+        takes the network settings from the encoder.
     pretrain : PretrainConfig
         Objective, negatives, schedule and run settings (default: ``PretrainConfig()``).
     resume : bool
@@ -569,7 +582,7 @@ def train_encoder(
         data,
         text or TextConfig(),
         embedding or EmbeddingConfig(),
-        model or ModelConfig(),
+        model or ENCODER_MODEL,
         pretrain or PretrainConfig(),
         text_col,
         cache_dir,
