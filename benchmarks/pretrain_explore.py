@@ -128,16 +128,9 @@ def main() -> None:
     )
     ft_seconds = time.perf_counter() - t0
 
-    def scores(seqs):
-        out = np.zeros(len(seqs))
-        net.eval()
-        with torch.inference_mode():
-            for idx, ids, lens in padded_batches(seqs, text, 256):
-                lg = net(ids, lens)
-                out[idx] = (lg[:, 1] - lg[:, 0]).numpy()
-        return out
+    from pretrain_study import scores  # benchmarks/ is on sys.path
 
-    s_val, s_test = scores(va_seqs), scores(te_seqs)
+    s_val, s_test = scores(net, va_seqs, text), scores(net, te_seqs, text)
     yv, yt = np.asarray(va.labels), np.asarray(test.labels)
     acc_val = float(((s_val > 0) == yv).mean())
     acc_test = float(((s_test > 0) == yt).mean())
