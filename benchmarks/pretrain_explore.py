@@ -167,6 +167,7 @@ def pretrain(net, seqs, vocab, args, text):
     import torch.nn.functional as F
     from torch import nn
 
+    from rnnlab.tasks.pretrain import sampled_softmax_logits
     from rnnlab.training.batching import padded_batches
 
     gen = torch.Generator().manual_seed(0)
@@ -222,11 +223,7 @@ def pretrain(net, seqs, vocab, args, text):
                 keep = targets > 1
                 hid, targets = hid[keep], targets[keep]
             neg = torch.multinomial(q, args.negatives, replacement=True, generator=gen)
-            emb_w = net.embedding.weight
-            true = (hid * emb_w[targets]).sum(-1, keepdim=True) - logq[targets][:, None]
-            negl = hid @ emb_w[neg].T - logq[neg][None, :]  # (M, S)
-            negl = negl.masked_fill(targets[:, None] == neg[None, :], -1e4)  # accidental hits
-            logits = torch.cat([true, negl], dim=1)
+            logits = sampled_softmax_logits(hid, targets, net.embedding.weight, logq, neg)
             loss = F.cross_entropy(logits, torch.zeros(len(targets), dtype=torch.long))
             opt.zero_grad()
             loss.backward()

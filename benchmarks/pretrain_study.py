@@ -247,6 +247,7 @@ def lm_loss(net, ids, lens, states, q, logq, negatives, gen):
     import torch.nn.functional as F
 
     from rnnlab.models.recurrent import length_mask
+    from rnnlab.tasks.pretrain import sampled_softmax_logits
 
     f, b = states
     nxt = length_mask(lens, ids.shape[1])[:, 1:]  # (N, T-1)
@@ -255,11 +256,7 @@ def lm_loss(net, ids, lens, states, q, logq, negatives, gen):
     keep = tgt > 1
     hid, tgt = hid[keep], tgt[keep]
     neg = torch.multinomial(q, negatives, replacement=True, generator=gen)
-    w = net.embedding.weight
-    true = (hid * w[tgt]).sum(-1, keepdim=True) - logq[tgt][:, None]
-    sc = hid @ w[neg].T - logq[neg][None, :]
-    sc = sc.masked_fill(tgt[:, None] == neg[None, :], -1e4)
-    logits = torch.cat([true, sc], 1)
+    logits = sampled_softmax_logits(hid, tgt, net.embedding.weight, logq, neg)
     return F.cross_entropy(logits, torch.zeros(len(tgt), dtype=torch.long))
 
 

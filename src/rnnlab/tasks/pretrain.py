@@ -211,6 +211,18 @@ def scheduled_lr(config: PretrainConfig, step: int, total: int) -> float:
 # --------------------------------------------------------------------------- network
 
 
+def sampled_softmax_logits(hid, targets, weight, log_q, negatives) -> torch.Tensor:
+    """Scores of the true token (column 0) and of the sampled negatives, ``log Q``
+    subtracted, accidental hits (a negative equal to the target) pushed to -1e4.
+
+    hid (M, D), targets (M,), weight (V, D), log_q (V,), negatives (S,) -> (M, 1 + S).
+    """
+    true = (hid * weight[targets]).sum(-1, keepdim=True) - log_q[targets].unsqueeze(1)
+    scores = hid @ weight[negatives].T - log_q[negatives].unsqueeze(0)  # (M, S)
+    hits = targets.unsqueeze(1) == negatives.unsqueeze(0)  # (M, S) accidental hits
+    return torch.cat([true, scores.masked_fill(hits, -1e4)], dim=1)
+
+
 class PretrainNet(nn.Module):
     """The classifier's embedding and recurrent stack, plus the objective's head.
 
@@ -301,13 +313,10 @@ class PretrainNet(nn.Module):
             targets = ids[mask]  # (M,)
         else:
             hid, targets = self._lm_hidden(ids, lengths)
-        w = self.embedding.weight  # (V, D), tied
-        true = (hid * w[targets]).sum(-1, keepdim=True) - self.log_q[targets].unsqueeze(1)
-        negs = negatives.to(ids.device)  # (S,)
-        scores = hid @ w[negs].T - self.log_q[negs].unsqueeze(0)  # (M, S)
-        hits = targets.unsqueeze(1) == negs.unsqueeze(0)  # (M, S) accidental hits
-        scores = scores.masked_fill(hits, -1e4)
-        return torch.cat([true, scores], dim=1), targets  # (M, 1 + S), (M,)
+        logits = sampled_softmax_logits(
+            hid, targets, self.embedding.weight, self.log_q, negatives.to(ids.device)
+        )  # tied word vectors
+        return logits, targets  # (M, 1 + S), (M,)
 
     def _lm_hidden(self, ids: torch.Tensor, lengths: torch.Tensor):
         """The forward outputs at t predict token t+1; the backward outputs at t (having
