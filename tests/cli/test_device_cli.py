@@ -16,6 +16,7 @@ TRAIN_COMMANDS = {  # command: the arguments it needs besides --out
     ("tag", "train"): ["--train", "a.conllu", "--dev", "b.conllu"],
     ("seq2seq", "train"): ["--data", "dates:10"],
     ("generate", "train"): ["--data", "reviews.csv"],
+    ("pretrain",): ["--data", "reviews.csv"],
 }
 
 
@@ -83,3 +84,23 @@ def test_the_flag_reaches_train_config(command, module, function, monkeypatch, t
         result = cli(*args, *flag)
         assert result.exit_code == 0, (result.output, result.exception)
     assert seen == ["auto", "cpu"]
+
+
+def test_pretrain_passes_the_flag_to_its_config(monkeypatch, tmp_path) -> None:
+    """``rnnlab pretrain --device``: PretrainConfig.device, and the loop's TrainConfig.device."""
+    import rnnlab.tasks.pretrain as mod
+
+    seen = []
+
+    def record(data, out, text, embedding, model, pretrain, **kwargs):
+        seen.append((pretrain.device, pretrain.training().device))
+        return TrainResult(tmp_path, {}, [], 0.0, 0)
+
+    monkeypatch.setattr(mod, "train_encoder", record)
+    for flag in ([], ["--device", "cpu"], ["--device", "cuda:0"]):
+        if flag[-1:] == ["cuda:0"]:
+            monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+            monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+        result = cli("pretrain", "--data", "x.csv", "--out", tmp_path / "e", *flag)
+        assert result.exit_code == 0, (result.output, result.exception)
+    assert seen == [("auto", "auto"), ("cpu", "cpu"), ("cuda:0", "cuda:0")]

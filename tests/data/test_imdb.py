@@ -216,3 +216,21 @@ def test_archive_cut_anywhere_is_refused_not_read_as_smaller(
     cut.write_bytes(data[: int(len(data) * fraction)])
     with pytest.raises(DataError, match="cannot read the archive .*truncated.*download it again"):
         load_imdb_splits(cut)
+
+
+@pytest.mark.parametrize(("suffix", "mode"), [(".tar.bz2", "w:bz2"), (".txz", "w:xz")])
+def test_bzip2_and_xz_archives_read_like_the_gzip_one(tmp_path: Path, suffix, mode) -> None:
+    arch = tmp_path / f"imdb{suffix}"
+    with tarfile.open(arch, mode) as tf:
+        tf.add(make_tree(tmp_path / "t") / "aclImdb", arcname="aclImdb")
+    assert is_imdb_source(arch)
+    assert same_data(load_dataset(arch, split="train"), load_imdb(tmp_path / "t", "train"))
+
+
+def test_a_truncated_xz_archive_is_one_clear_error(tmp_path: Path) -> None:
+    arch = tmp_path / "imdb.tar.xz"
+    with tarfile.open(arch, "w:xz") as tf:
+        tf.add(make_tree(tmp_path / "t") / "aclImdb", arcname="aclImdb")
+    arch.write_bytes(arch.read_bytes()[:-40])
+    with pytest.raises(DataError, match=r"cannot read the archive .*truncated"):
+        load_imdb(arch, "train")

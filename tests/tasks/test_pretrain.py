@@ -78,6 +78,8 @@ def pretrain(texts, out, objective="mlm", seed=0, **changes):
         ("warmup", 1.0, "pretrain.warmup"),
         ("final_lr", -0.1, "pretrain.final_lr"),
         ("lr", 0, "pretrain.lr"),
+        ("device", "gpu", "pretrain.device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+        ("device", "cuda:", "pretrain.device"),
         ("val_fraction", 0.5, "pretrain.val_fraction"),
         ("threads", -1, "pretrain.threads"),
     ],

@@ -152,7 +152,7 @@ def test_torchrun_two_processes_match_one(tmp_path: Path) -> None:
     write_reviews(tmp_path / "train.csv", n=160)
     one, two = tmp_path / "one", tmp_path / "two"
     base = classifier_command(tmp_path, one)[3:]  # drop "python -m rnnlab"
-    flags = [*base, "--dropout", "0"]
+    flags = [*base, "--dropout", "0", "--device", "cpu"]  # gloo, even beside one GPU
     done = subprocess.run([*RNNLAB, *flags], env=env(), capture_output=True, timeout=600)
     assert done.returncode == 0, done.stderr.decode()
     flags[flags.index(str(one))] = str(two)

@@ -107,6 +107,19 @@ def test_torchrun_backend_follows_the_device(two_gpus, monkeypatch, device, back
     assert joined["backend"] == ctx.backend == backend
 
 
+def test_more_processes_than_gpus_is_one_line_offering_the_cpu(two_gpus, monkeypatch) -> None:
+    """torchrun --nproc-per-node 3 beside two GPUs (device auto): rank 2 has no GPU."""
+    env = {"RANK": "2", "WORLD_SIZE": "3", "LOCAL_RANK": "2", "MASTER_ADDR": "127.0.0.1"}
+    for key, value in {**env, "MASTER_PORT": "29500"}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RnnlabError) as err:
+        dist_mod.init_distributed(device="auto")
+    assert str(err.value) == (
+        "LOCAL_RANK=2 but this machine has 2 GPU(s); give torchrun --nproc-per-node at most "
+        "the number of GPUs, or pass --device cpu to train on the CPU"
+    )
+
+
 # ------------------------------------------------------------------------ TrainConfig
 
 

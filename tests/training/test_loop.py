@@ -142,7 +142,7 @@ def fit_scripted(val_losses, epochs, patience, checkpoint_dir=None):
         calls.append(epoch)
         return ["b"] * 3
 
-    cfg = TrainConfig(epochs=epochs, lr=0.1, patience=patience)
+    cfg = TrainConfig(epochs=epochs, lr=0.1, patience=patience, device="cpu")  # CPU-only steps
     history = fit(
         model,
         batches,
@@ -232,7 +232,7 @@ def test_seed_everything_and_threads() -> None:
 
 def test_learning_rate_decays_each_epoch() -> None:
     model = Scalar()
-    cfg = TrainConfig(epochs=3, lr=0.1, lr_decay=0.5, patience=5)
+    cfg = TrainConfig(epochs=3, lr=0.1, lr_decay=0.5, patience=5, device="cpu")
     history = fit(
         model,
         lambda epoch: ["b"],

@@ -68,7 +68,7 @@ def main() -> int:
     args = ap.parse_args()
 
     torch.set_num_threads(1)
-    ctx = init_distributed()
+    ctx = init_distributed(device="cpu")  # gloo on the CPU, even beside one GPU
     seed_everything(7)
     seqs, labels = toy_data(args.items, 0)
     vseqs, vlabels = toy_data(80, 1)
@@ -89,7 +89,9 @@ def main() -> int:
         ids, lens, y = batch
         if model.training and args.token_dropout:
             keep = [random.random() >= args.token_dropout for _ in range(ids.numel())]
-            ids = ids * torch.tensor(keep).view_as(ids)  # dropped tokens become <pad>
+            ids = ids * torch.tensor(keep, device=ids.device).view_as(
+                ids
+            )  # dropped tokens become <pad>
         logits = model(ids, lens)
         return F.cross_entropy(logits, y), float((logits.argmax(1) == y).sum()), float(len(y))
 
@@ -105,6 +107,7 @@ def main() -> int:
         threads=1,
         checkpoint_every_steps=args.every_steps,
         checkpoint_every_s=0,
+        device="cpu",  # gloo on the CPU even where a GPU is visible (one GPU, two processes)
     )
     try:
         history = fit(

@@ -18,6 +18,7 @@ from rnnlab.cli.common import (
     SECTIONS,
     app,
     build_configs,
+    device_option,
     friendly,
     quiet_option,
     resume_option,
@@ -84,6 +85,7 @@ def pretrain(
     ),
     seed: int | None = typer.Option(None, help="Random seed. (default: 0)"),
     threads: int | None = typer.Option(None, help="CPU threads, 0 = all. (default: 0)"),
+    device: str | None = device_option(),
     embedding: str | None = typer.Option(
         None,
         help="Initial word vectors: word2vec (trained on the texts), random, a word2vec/GloVe "
@@ -121,6 +123,7 @@ def pretrain(
             "lr": lr,
             "seed": seed,
             "threads": threads,
+            "device": device,
         },
     }
     sections = {name: SECTIONS[name] for name in ("text", "embedding")}

@@ -36,7 +36,8 @@ IMDB_SPLITS = ("train", "test")
 
 _LAYOUT = "aclImdb/{train,test}/{pos,neg}/ID_RATING.txt"
 _FILE = re.compile(r"(\d+)_(\d+)\.txt")
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+# gzip (the download), bzip2 or xz (a recompressed copy; _decompressed reads all three)
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 # One review: (sort key "cls/name", text, label, rating).
 _Review = tuple[str, str, int, int]
@@ -53,7 +54,8 @@ def is_imdb_source(source: str | Path) -> bool:
     Returns
     -------
     bool
-        True for ``"imdb"``, a ``.tar.gz``/``.tgz``/``.tar`` path, or a folder holding
+        True for ``"imdb"``, a ``.tar.gz``/``.tgz``/``.tar`` path (or bzip2/xz:
+        ``.tar.bz2``/``.tbz2``/``.tar.xz``/``.txz``), or a folder holding
         ``aclImdb/``, ``train/pos/`` or ``test/pos/``.
     """
     if str(source) == "imdb":
@@ -124,7 +126,7 @@ def _read_archive(path: Path, splits: tuple[str, ...]) -> dict[str, list[_Review
     except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as e:
         raise DataError(
             f"cannot read the archive {path}: {e or type(e).__name__}; "
-            "it is not a tar(.gz) file or it is truncated — download it again"
+            "it is not a tar(.gz/.bz2/.xz) file or it is truncated — download it again"
         ) from None
     return out
 

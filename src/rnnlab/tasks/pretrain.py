@@ -71,7 +71,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnlab.config import Config, EmbeddingConfig, ModelConfig, TextConfig, TrainConfig, check_value
+from rnnlab.config import (
+    Config,
+    EmbeddingConfig,
+    ModelConfig,
+    TextConfig,
+    TrainConfig,
+    _is_cuda_index,
+    check_value,
+)
 from rnnlab.data import TextDataset, read_split
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
 from rnnlab.models.recurrent import length_mask, pool, pooled_size, reverse_within_length
@@ -127,6 +135,7 @@ class PretrainConfig(Config):
     seed: int = 0
     threads: int = 0  # torch threads (0: all cores)
     precision: str = "float32"  # "float32", "bfloat16" or "auto", as train.precision
+    device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N", as train.device
     checkpoint_every_s: float = 300.0  # resumable checkpoints, as train.checkpoint_every_s
     checkpoint_every_steps: int = 0  # ... and every this many batches (0: none by count)
 
@@ -168,6 +177,13 @@ class PretrainConfig(Config):
         )
         check_value(_integer(self.seed), "pretrain.seed", "an integer", self.seed)
         check_value(
+            isinstance(self.device, str)
+            and (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)),
+            "pretrain.device",
+            "'auto', 'cpu', 'cuda' or 'cuda:N'",
+            self.device,
+        )
+        check_value(
             _integer(self.threads) and self.threads >= 0,
             "pretrain.threads",
             "an integer >= 0",
@@ -189,6 +205,7 @@ class PretrainConfig(Config):
             seed=self.seed,
             threads=self.threads,
             precision=self.precision,
+            device=self.device,
             checkpoint_every_s=self.checkpoint_every_s,
             checkpoint_every_steps=self.checkpoint_every_steps,
             extra={"schedule": "per step: warm-up, then linear decay (see pretrain)"},
@@ -519,12 +536,12 @@ class EncoderTask(Task):
             handle.remove()
 
     def fingerprint(self, built):
-        """The run's settings and data; threads and the checkpoint cadence may change on
-        ``--resume`` (epochs may not: the schedule spans them)."""
+        """The run's settings and data; threads, the device and the checkpoint cadence may
+        change on ``--resume`` (epochs may not: the schedule spans them)."""
         pretrain = {
             k: v
             for k, v in built.config["pretrain"].items()
-            if k not in ("threads", "checkpoint_every_s", "checkpoint_every_steps")
+            if k not in ("threads", "device", "checkpoint_every_s", "checkpoint_every_steps")
         }
         return {"kind": self.kind, **built.config, "pretrain": pretrain}
 

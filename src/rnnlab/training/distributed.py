@@ -194,7 +194,8 @@ def init_distributed(backend: str | None = None, device: str = "auto") -> DistCo
         if local_rank >= torch.cuda.device_count():
             raise RnnlabError(
                 f"LOCAL_RANK={local_rank} but this machine has {torch.cuda.device_count()} "
-                "GPU(s); give torchrun --nproc-per-node at most the number of GPUs"
+                "GPU(s); give torchrun --nproc-per-node at most the number of GPUs, or pass "
+                "--device cpu to train on the CPU"
             )
         torch.cuda.set_device(local_rank)
     try:
