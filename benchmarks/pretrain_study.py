@@ -20,6 +20,7 @@ Architectures (``--arch``):
     python benchmarks/pretrain_study.py --arch sep --pretrain-epochs 3 \\
         --save-encoder /tmp/ps/sep3.pt --json /tmp/ps/sep3.json
     python benchmarks/pretrain_study.py --arch sep --load-encoder /tmp/ps/sep3.pt --enc-lr 0.3
+    python benchmarks/pretrain_study.py --arch sep --load-encoder /tmp/ps/sep3.pt --elmo
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def parse():
         help="gradual unfreezing: epoch e trains the head and the top e*K groups",
     )
     ap.add_argument("--aux-lm", type=float, default=0.0, help="LM loss weight while fine-tuning")
+    ap.add_argument(
+        "--elmo",
+        action="store_true",
+        help="ELMo: the loaded encoder stays frozen and a scalar mix of its layers joins the "
+        "word vectors as the input of a fresh network (needs --load-encoder, --arch sep)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", default="/tmp/pretrain_cache")
@@ -81,7 +88,10 @@ def parse():
         metavar=("RUNS_DIR", "OUT_JSON"),
         help="merge the --json files of RUNS_DIR into one results file, and stop",
     )
-    return ap.parse_args()
+    args = ap.parse_args()
+    if args.elmo and not (args.load_encoder and args.arch == "sep"):
+        ap.error("--elmo needs --load-encoder (a sep encoder) and --arch sep")
+    return args
 
 
 def collect(runs: Path, out: Path, note: str) -> None:
@@ -165,15 +175,20 @@ def data(cache: Path):
 
 
 def build(args, vocab_size, matrix):
+    return build_extra(args, vocab_size, matrix, 0)
+
+
+def build_extra(args, vocab_size, matrix, extra):
     import torch
     from torch import nn
 
     from rnnlab.models.recurrent import StackedRNN, pool, reverse_within_length
 
     class Net(nn.Module):
-        def __init__(self):
+        def __init__(self, extra: int = 0):
             super().__init__()
             d, h = matrix.shape[1], args.hidden
+            d_in = d + extra  # layer 0 reads the word vectors (and ELMo's features)
             self.embedding = nn.Embedding(vocab_size, d, padding_idx=0)
             with torch.no_grad():
                 self.embedding.weight.copy_(torch.from_numpy(matrix))
@@ -184,10 +199,16 @@ def build(args, vocab_size, matrix):
                 self.fwd, self.bwd = self.rnn.forward_layers, self.rnn.backward_layers
             else:
                 self.fwd = nn.ModuleList(
-                    [nn.LSTM(d if i == 0 else h, h, batch_first=True) for i in range(args.layers)]
+                    [
+                        nn.LSTM(d_in if i == 0 else h, h, batch_first=True)
+                        for i in range(args.layers)
+                    ]
                 )
                 self.bwd = nn.ModuleList(
-                    [nn.LSTM(d if i == 0 else h, h, batch_first=True) for i in range(args.layers)]
+                    [
+                        nn.LSTM(d_in if i == 0 else h, h, batch_first=True)
+                        for i in range(args.layers)
+                    ]
                 )
             self.proj = nn.ModuleList([nn.Linear(h, d), nn.Linear(h, d)])  # LM heads
             self.head = nn.Linear(4 * h, 2)
@@ -209,9 +230,10 @@ def build(args, vocab_size, matrix):
                 out.append(list(self.fwd[i].parameters()) + list(self.bwd[i].parameters()))
             return out
 
-        def stacks(self, ids, lens):
+        def stacks(self, ids, lens, extra=None):
             """-> fwd top (N,T,H), bwd top in place (N,T,H), LM depth used."""
-            x = self.dropout(self.embedding(ids))
+            x = self.embedding(ids)
+            x = self.dropout(x if extra is None else torch.cat([x, extra], -1))
             if args.arch == "bi":
                 out = self.rnn(x, lens)
                 h = args.hidden
@@ -238,7 +260,53 @@ def build(args, vocab_size, matrix):
             logits = self.head(self.dropout(pool(out, lens, "maxmean", 2)))
             return (logits, (f, b)) if with_states else logits
 
-    return Net()
+    return Net(extra)
+
+
+def build_elmo(args, vocab_size, matrix, lm):
+    """A fresh ``sep`` network whose layer 0 reads [word vectors, ELMo features]: the
+    frozen biLM ``lm``'s layers (forward and backward state of each, (N, T, 2H)),
+    mixed by softmax-normalised weights and a scale, both learned (Peters et al. 2018)."""
+    import torch
+    from torch import nn
+
+    from rnnlab.models.recurrent import pool, reverse_within_length
+
+    h = args.hidden
+    inner = build_extra(args, vocab_size, matrix, 2 * h)
+    for p in lm.parameters():
+        p.requires_grad_(False)
+
+    class Elmo(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner, self.lm = inner, lm
+            self.mix = nn.Parameter(torch.zeros(args.layers))
+            self.gamma = nn.Parameter(torch.ones(()))
+            self.embedding, self.head, self.proj = inner.embedding, inner.head, inner.proj
+
+        def features(self, ids, lens):
+            self.lm.eval()
+            with torch.no_grad():
+                x = self.lm.embedding(ids)
+                f, b = x, reverse_within_length(x, lens)
+                layers = []
+                for i in range(args.layers):
+                    f, b = self.lm.fwd[i](f)[0], self.lm.bwd[i](b)[0]
+                    layers.append(torch.cat([f, reverse_within_length(b, lens)], -1))
+            w = torch.softmax(self.mix, 0)
+            return self.gamma * sum(w[i] * layers[i] for i in range(args.layers))
+
+        def groups(self):
+            return [*self.inner.groups()[:-1], self.inner.groups()[-1] + [self.mix, self.gamma]]
+
+        def forward(self, ids, lens, with_states=False):
+            f, b = self.inner.stacks(ids, lens, self.features(ids, lens))
+            out = torch.cat([f, b], -1)
+            logits = self.head(self.inner.dropout(pool(out, lens, "maxmean", 2)))
+            return (logits, (f, b)) if with_states else logits
+
+    return Elmo()
 
 
 def lm_loss(net, ids, lens, states, q, logq, negatives, gen):
@@ -518,6 +586,8 @@ def main() -> None:
         state = torch.load(args.load_encoder, weights_only=True)
         net.load_state_dict({k: v for k, v in state.items() if not k.startswith("head")},
                             strict=False)  # fmt: skip
+        if args.elmo:  # the pretrained network becomes the frozen feature extractor
+            net = build_elmo(args, d["vocab_size"], d["matrix"], net)
         meta = json.loads(Path(args.load_encoder + ".json").read_text())
         pre_hist, pre_s = meta["history"], meta["seconds"]
     elif args.pretrain_epochs:

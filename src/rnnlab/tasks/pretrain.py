@@ -102,7 +102,9 @@ from rnnlab.training.batching import padded_batches
 KIND = "encoder"
 
 OBJECTIVES = ("mlm", "lm")
-VAL_BATCH = 256  # texts per validation batch
+# texts per validation batch: its (targets, 1 + S) logits are the run's largest tensor
+# (256 texts peaked ~0.9 GB above the training steps)
+VAL_BATCH = 64
 ENCODE_BATCH = 64  # texts per batch in Encoder.encode
 
 
