@@ -204,6 +204,11 @@ def _is_cuda_index(name: str) -> bool:
     return head == "cuda" and index.isascii() and index.isdigit()
 
 
+def is_device_name(value: Any) -> bool:
+    """A valid ``device`` setting: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``."""
+    return isinstance(value, str) and (value in ("auto", "cpu", "cuda") or _is_cuda_index(value))
+
+
 @dataclass(frozen=True)
 class TrainConfig(Config):
     epochs: int = 5  # upper bound; early stopping usually ends sooner
@@ -239,8 +244,7 @@ class TrainConfig(Config):
             self.precision,
         )
         check_value(
-            isinstance(self.device, str)
-            and (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)),
+            is_device_name(self.device),
             "train.device",
             "'auto', 'cpu', 'cuda' or 'cuda:N'",
             self.device,

@@ -77,8 +77,8 @@ from rnnlab.config import (
     ModelConfig,
     TextConfig,
     TrainConfig,
-    _is_cuda_index,
     check_value,
+    is_device_name,
 )
 from rnnlab.data import TextDataset, read_split
 from rnnlab.errors import ArtifactError, DataError, RnnlabError
@@ -179,8 +179,7 @@ class PretrainConfig(Config):
         )
         check_value(_integer(self.seed), "pretrain.seed", "an integer", self.seed)
         check_value(
-            isinstance(self.device, str)
-            and (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)),
+            is_device_name(self.device),
             "pretrain.device",
             "'auto', 'cpu', 'cuda' or 'cuda:N'",
             self.device,
