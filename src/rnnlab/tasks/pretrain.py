@@ -344,17 +344,18 @@ class PretrainNet(nn.Module):
         rnn = self.rnn
         nxt = length_mask(lengths, ids.shape[1])[:, 1:]  # (N, T-1): t+1 is a true token
         x = self.dropout(self.embedding(ids))  # (N, T, D)
+        back = None  # (N, T, H), in place, when bidirectional
         if rnn.separate:
             out = rnn(x, lengths)  # (N, T, 2H): [forward stack, backward stack]
             fwd, back = out[..., : rnn.hidden_size], out[..., rnn.hidden_size :]
         else:
             fwd, _ = rnn.forward_layers[0](x)  # (N, T, H)
+            if rnn.bidirectional:
+                back, _ = rnn.backward_layers[0](reverse_within_length(x, lengths))
+                back = reverse_within_length(back, lengths)
         hid = [self.proj[0](fwd[:, :-1][nxt])]
         targets = [ids[:, 1:][nxt]]
-        if rnn.bidirectional and not rnn.separate:
-            back, _ = rnn.backward_layers[0](reverse_within_length(x, lengths))
-            back = reverse_within_length(back, lengths)  # (N, T, H), back in place
-        if rnn.bidirectional:
+        if back is not None:
             hid.append(self.proj[1](back[:, 1:][nxt]))
             targets.append(ids[:, :-1][nxt])
         hid_all, tgt = torch.cat(hid), torch.cat(targets)  # (M', D), (M',)
